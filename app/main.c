@@ -1,0 +1,5 @@
+/* placeholder until the app layer lands */
+int main(void)
+{
+    return 0;
+}

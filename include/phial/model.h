@@ -1,0 +1,280 @@
+/*
+ * Model metadata: a C struct plus a descriptor table, declared once and
+ * checked by the compiler.  The ORM (DDL, session, query), the templates and
+ * the forms all read the same descriptor.
+ *
+ *     typedef struct User {
+ *         ph_obj   _ph;            // session state: first member, not a column
+ *         int64_t  id;
+ *         char    *username;
+ *     } User;
+ *
+ *     static const ph_column User_columns[] = {
+ *         PH_INTEGER(User, id, PH_PK),
+ *         PH_STRING(User, username, 100, PH_NOT_NULL | PH_UNIQUE),
+ *     };
+ *     const ph_model User_model = PH_MODEL(User, "user", User_columns);
+ *
+ * C types by column type (a mismatch is a compile error):
+ *
+ *   column                 NOT NULL / primary key     nullable
+ *   Integer, BigInteger    int64_t                    ph_int64_opt
+ *   Float                  double                     ph_double_opt
+ *   Boolean                bool                       ph_bool_opt
+ *   DateTime               ph_datetime                ph_datetime_opt
+ *   Date                   ph_date                    ph_date_opt
+ *   String(n), Text        char *  (NULL is SQL NULL; NOT NULL refuses it)
+ *   LargeBinary            ph_bytes (ptr NULL is SQL NULL)
+ *
+ * Extra column options go after the flags as designated initializers:
+ *   PH_INTEGER(PetCategory, handler_id, PH_NOT_NULL,
+ *              .foreign_key = "pethandler.handler_id")
+ *   PH_INTEGER(World, randomnumber, PH_NOT_NULL, .default_value = "0")
+ */
+#ifndef PHIAL_MODEL_H
+#define PHIAL_MODEL_H
+
+#include "phial/core.h"
+
+#include <stddef.h>
+
+/* ---- value types for columns ---------------------------------------------- */
+
+typedef struct ph_int64_opt {
+    int64_t v;
+    bool is_null;
+} ph_int64_opt;
+typedef struct ph_double_opt {
+    double v;
+    bool is_null;
+} ph_double_opt;
+typedef struct ph_bool_opt {
+    bool v;
+    bool is_null;
+} ph_bool_opt;
+/* Naive UTC timestamp in microseconds since 1970-01-01 00:00:00, stored as
+ * SQLAlchemy does: 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite, TIMESTAMP on
+ * PostgreSQL. */
+typedef struct ph_datetime {
+    int64_t usec;
+} ph_datetime;
+typedef struct ph_datetime_opt {
+    ph_datetime v;
+    bool is_null;
+} ph_datetime_opt;
+/* Days since 1970-01-01; 'YYYY-MM-DD' on SQLite, DATE on PostgreSQL. */
+typedef struct ph_date {
+    int32_t days;
+} ph_date;
+typedef struct ph_date_opt {
+    ph_date v;
+    bool is_null;
+} ph_date_opt;
+typedef struct ph_bytes {
+    uint8_t *ptr; /* NULL: SQL NULL */
+    size_t len;
+} ph_bytes;
+
+/* ---- object header ------------------------------------------------------------ */
+
+struct ph_session;
+struct ph_model;
+
+/* The first member of every model struct, named _ph.  Owned by the session:
+ * zero it (a zeroed struct is a new, transient object) and do not touch it. */
+typedef struct ph_obj {
+    const struct ph_model *model;
+    struct ph_session *session;
+    void *state; /* session-private: snapshot, flags */
+} ph_obj;
+
+/* ---- columns --------------------------------------------------------------------- */
+
+typedef enum ph_coltype {
+    PH_T_INTEGER,
+    PH_T_BIGINTEGER,
+    PH_T_FLOAT,
+    PH_T_BOOLEAN,
+    PH_T_STRING, /* String(n): length is n */
+    PH_T_TEXT,
+    PH_T_DATETIME,
+    PH_T_DATE,
+    PH_T_BINARY
+} ph_coltype;
+
+enum ph_column_flags {
+    PH_PK = 1u << 0,       /* primary key (Integer: autoincrement) */
+    PH_NOT_NULL = 1u << 1, /* nullable=False */
+    PH_UNIQUE = 1u << 2,
+    PH_INDEX = 1u << 3,
+};
+
+typedef enum ph_ondelete {
+    PH_ONDELETE_NONE, /* no clause: the database's NO ACTION */
+    PH_ONDELETE_CASCADE,
+    PH_ONDELETE_SET_NULL,
+    PH_ONDELETE_RESTRICT
+} ph_ondelete;
+
+typedef struct ph_column {
+    const char *name; /* column and field name */
+    ph_coltype type;
+    unsigned flags;       /* PH_PK | PH_NOT_NULL | ... */
+    size_t offset;        /* of the field in the struct */
+    size_t size;          /* of the field */
+    int length;           /* String(n): n characters; 0 otherwise */
+    bool nullable_ctype;  /* field is a *_opt type (or a pointer) */
+    const char *foreign_key;   /* "table.column", or NULL */
+    ph_ondelete ondelete;
+    const char *default_value; /* text parsed per type; applied on insert when
+                                  the field is NULL, or "now" for DateTime */
+} ph_column;
+
+/* ---- relationships (read by the ORM's relationship loader) ---------------------- */
+
+typedef enum ph_relkind {
+    PH_REL_MANY_TO_ONE, /* pet->pet_handler: a pointer, FK on this side */
+    PH_REL_ONE_TO_MANY, /* handler->pet_category: a ph_list, FK on the far side */
+    PH_REL_ONE_TO_ONE,  /* a pointer; FK (unique) on the far side */
+    PH_REL_MANY_TO_MANY /* a ph_list through an association table */
+} ph_relkind;
+
+typedef enum ph_lazy {
+    PH_LAZY_SELECT,   /* loaded on first access (lazy=True) */
+    PH_LAZY_SELECTIN, /* eager: one IN query for all parents of a result */
+    PH_LAZY_JOINED,   /* eager: LEFT OUTER JOIN in the parent's query */
+    PH_LAZY_RAISE     /* a lazy load is refused with PH_EMISUSE */
+} ph_lazy;
+
+enum ph_cascade_flags {
+    PH_CASCADE_SAVE_UPDATE = 1u << 0, /* the default */
+    PH_CASCADE_DELETE = 1u << 1,
+    PH_CASCADE_DELETE_ORPHAN = 1u << 2,
+};
+
+/* A list of related objects (one-to-many, many-to-many).  Read items[i] with
+ * a plain assignment: `PetCategory *p = h->pet_category.items[i];`.  The
+ * session owns the storage. */
+typedef struct ph_list {
+    void **items;
+    size_t len;
+    size_t cap;
+    bool loaded;
+} ph_list;
+
+typedef struct ph_relationship {
+    const char *name; /* field name: "pet_category" */
+    ph_relkind kind;
+    size_t offset; /* of the pointer or ph_list field */
+    const struct ph_model *(*target)(void); /* the far model (a function so
+                                               that models may refer to each
+                                               other in any order) */
+    const char *local_column;  /* many-to-one: FK column on this model */
+    const char *remote_column; /* one-to-many / one-to-one: FK on the target */
+    const char *secondary;     /* many-to-many: association table */
+    const char *secondary_local, *secondary_remote; /* its two FK columns */
+    const char *backref;       /* name of the inverse relationship, or NULL */
+    ph_lazy lazy;
+    unsigned cascade;
+} ph_relationship;
+
+/* ---- the model -------------------------------------------------------------------- */
+
+typedef struct ph_model {
+    const char *name;  /* C struct name: "User" */
+    const char *table; /* "user" */
+    size_t size;       /* sizeof the struct */
+    const ph_column *columns;
+    size_t ncolumns;
+    const ph_relationship *relationships;
+    size_t nrelationships;
+} ph_model;
+
+/* Column by name, or NULL. */
+const ph_column *ph_model_column(const ph_model *m, const char *name);
+const ph_column *ph_model_column_n(const ph_model *m, const char *name, size_t n);
+/* The primary-key column (Phial models have exactly one), or NULL. */
+const ph_column *ph_model_pk(const ph_model *m);
+/* Relationship by name, or NULL. */
+const ph_relationship *ph_model_relationship(const ph_model *m, const char *name);
+/* SQL type name as Flask-SQLAlchemy spells it: "INTEGER", "VARCHAR(100)". */
+const char *ph_coltype_name(ph_coltype t);
+/* Checks a descriptor at registration: one primary key, names unique,
+ * fields covered without overlaps, defaults parseable.  0 or PH_EINVAL with
+ * a message written to err (size errlen). */
+int ph_model_check(const ph_model *m, char *err, size_t errlen);
+
+/* Field address inside an object. */
+#define PH_FIELD(obj, col) ((void *)((char *)(obj) + (col)->offset))
+
+/* ---- declaration macros --------------------------------------------------------- */
+
+/* An expression equal to 0 that fails the build when cond is false; usable
+ * inside an initializer (C11 allows _Static_assert in a member list). */
+#define PH__CHECK(cond, msg) (0 * sizeof(struct { _Static_assert(cond, msg); char ph_ok_; }))
+/* Whether field f of T has exactly type Type (no decay, no qualifiers). */
+#define PH__HAS_TYPE(T, f, Type) _Generic(&((T *)0)->f, Type * : 1, default : 0)
+#define PH__REQUIRED(fl) (((fl) & (PH_PK | PH_NOT_NULL)) != 0)
+
+#define PH__COLUMN(T, f, ty, n, fl, ok, msg, nullable, ...)                                \
+    {                                                                                      \
+        .name = #f, .type = (ty), .flags = (fl), .length = (n),                            \
+        .size = sizeof(((T *)0)->f), .nullable_ctype = (nullable),                         \
+        .offset = offsetof(T, f) + PH__CHECK(ok, #T "." #f ": " msg), __VA_ARGS__          \
+    }
+
+#define PH__SCALAR(T, f, ty, fl, Req, Opt, msg, ...)                                       \
+    PH__COLUMN(T, f, ty, 0, fl,                                                            \
+               PH__REQUIRED(fl) ? PH__HAS_TYPE(T, f, Req) : PH__HAS_TYPE(T, f, Opt), msg, \
+               !PH__REQUIRED(fl), __VA_ARGS__)
+
+#define PH_INTEGER(T, f, fl, ...)                                                          \
+    PH__SCALAR(T, f, PH_T_INTEGER, fl, int64_t, ph_int64_opt,                              \
+               "C type must be int64_t (NOT NULL/PK) or ph_int64_opt (nullable)", __VA_ARGS__)
+#define PH_BIGINTEGER(T, f, fl, ...)                                                       \
+    PH__SCALAR(T, f, PH_T_BIGINTEGER, fl, int64_t, ph_int64_opt,                           \
+               "C type must be int64_t (NOT NULL/PK) or ph_int64_opt (nullable)", __VA_ARGS__)
+#define PH_FLOAT(T, f, fl, ...)                                                            \
+    PH__SCALAR(T, f, PH_T_FLOAT, fl, double, ph_double_opt,                                \
+               "C type must be double (NOT NULL) or ph_double_opt (nullable)", __VA_ARGS__)
+#define PH_BOOLEAN(T, f, fl, ...)                                                          \
+    PH__SCALAR(T, f, PH_T_BOOLEAN, fl, bool, ph_bool_opt,                                  \
+               "C type must be bool (NOT NULL) or ph_bool_opt (nullable)", __VA_ARGS__)
+#define PH_DATETIME(T, f, fl, ...)                                                         \
+    PH__SCALAR(T, f, PH_T_DATETIME, fl, ph_datetime, ph_datetime_opt,                      \
+               "C type must be ph_datetime (NOT NULL) or ph_datetime_opt (nullable)",      \
+               __VA_ARGS__)
+#define PH_DATE(T, f, fl, ...)                                                             \
+    PH__SCALAR(T, f, PH_T_DATE, fl, ph_date, ph_date_opt,                                  \
+               "C type must be ph_date (NOT NULL) or ph_date_opt (nullable)", __VA_ARGS__)
+#define PH_STRING(T, f, n, fl, ...)                                                        \
+    PH__COLUMN(T, f, PH_T_STRING, n, fl, PH__HAS_TYPE(T, f, char *),                       \
+               "C type must be char *", !PH__REQUIRED(fl), __VA_ARGS__)
+#define PH_TEXT(T, f, fl, ...)                                                             \
+    PH__COLUMN(T, f, PH_T_TEXT, 0, fl, PH__HAS_TYPE(T, f, char *),                         \
+               "C type must be char *", !PH__REQUIRED(fl), __VA_ARGS__)
+#define PH_BINARY(T, f, fl, ...)                                                           \
+    PH__COLUMN(T, f, PH_T_BINARY, 0, fl, PH__HAS_TYPE(T, f, ph_bytes),                     \
+               "C type must be ph_bytes", !PH__REQUIRED(fl), __VA_ARGS__)
+
+/* A model: struct T, table name, column array (and optionally a relationship
+ * array via PH_MODEL_RELS).  Checks that _ph is T's first member. */
+#define PH_MODEL(T, tbl, cols)                                                             \
+    {                                                                                      \
+        .name = #T, .table = (tbl),                                                        \
+        .size = sizeof(T) + PH__CHECK(offsetof(T, _ph) == 0 &&                            \
+                                          PH__HAS_TYPE(T, _ph, ph_obj),                    \
+                                      #T ": first member must be `ph_obj _ph;`"),          \
+        .columns = (cols), .ncolumns = PH_COUNTOF(cols)                                    \
+    }
+#define PH_MODEL_RELS(T, tbl, cols, rels)                                                  \
+    {                                                                                      \
+        .name = #T, .table = (tbl),                                                        \
+        .size = sizeof(T) + PH__CHECK(offsetof(T, _ph) == 0 &&                            \
+                                          PH__HAS_TYPE(T, _ph, ph_obj),                    \
+                                      #T ": first member must be `ph_obj _ph;`"),          \
+        .columns = (cols), .ncolumns = PH_COUNTOF(cols), .relationships = (rels),          \
+        .nrelationships = PH_COUNTOF(rels)                                                 \
+    }
+
+#endif
