@@ -8,8 +8,11 @@ cd "$top" || exit 1
 export PHIAL_TOP="$top" PHIAL_BUILD="$top/$BUILD"
 
 pg_started=""
+# The cluster lives under /tmp: the postgres user must be able to reach it,
+# which a checkout under a private home folder may not allow.
+pgdir=$(mktemp -d /tmp/phial-pg.XXXXXX)
 if [ -z "$PHIAL_TEST_PG_URL" ] && [ -z "$PHIAL_TEST_NO_PG" ]; then
-    if url=$(sh tests/pg-cluster.sh start "$top/$BUILD/pg"); then
+    if url=$(sh tests/pg-cluster.sh start "$pgdir"); then
         export PHIAL_TEST_PG_URL="$url"
         pg_started=1
     else
@@ -43,7 +46,8 @@ for t in $(find "$BUILD/tests" -type f -perm -u+x -name 'test_*' | sort); do
     fi
 done
 
-[ -n "$pg_started" ] && sh tests/pg-cluster.sh stop "$top/$BUILD/pg" >/dev/null 2>&1
+[ -n "$pg_started" ] && sh tests/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1
+rm -rf "$pgdir"
 [ -n "$broken" ] && echo "failing programs:$broken"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
