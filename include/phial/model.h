@@ -204,6 +204,18 @@ const char *ph_coltype_name(ph_coltype t);
  * a message written to err (size errlen). */
 int ph_model_check(const ph_model *m, char *err, size_t errlen);
 
+/* Whether the field of column c in obj is SQL NULL. */
+bool ph_column_is_null(const ph_column *c, const void *obj);
+/* Sets the field of column c in obj from text (integers, decimals,
+ * true/false/1/0, 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]', strings and bytes as
+ * they are), copying strings into arena a.  NULL text sets SQL NULL (or 0 /
+ * false for a NOT NULL scalar).  0, PH_EINVAL (not a number...), PH_ERANGE
+ * or PH_ENOMEM. */
+int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len, ph_arena *a);
+/* Appends the field's value as text; SQL NULL appends "None" (as Python
+ * prints it).  0 or PH_ENOMEM. */
+int ph_column_format(const ph_column *c, const void *obj, ph_buf *out);
+
 /* Field address inside an object. */
 #define PH_FIELD(obj, col) ((void *)((char *)(obj) + (col)->offset))
 

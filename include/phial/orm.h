@@ -1,0 +1,163 @@
+/*
+ * The ORM: DDL for models (create_all / drop_all, as Flask-SQLAlchemy
+ * emits it), the session (unit of work with an identity map and dirty
+ * tracking) and the query builder.  It works on a ph_db_conn and knows
+ * nothing of HTTP.
+ *
+ *     ph_session *s = ph_session_new(arena, conn);
+ *     User *u = PH_ARENA_NEW(arena, User);
+ *     u->username = "alice"; ...
+ *     ph_session_add(s, &User_model, u);
+ *     if (ph_session_commit(s) != 0) puts(ph_session_errmsg(s));   // u->id is set
+ *
+ *     ph_query *q = ph_query_new(s, &User_model);
+ *     ph_query_filter_by(q, "username", PH_STR("alice"));
+ *     ph_query_order_by(q, "id", PH_DESC);
+ *     User **rows; size_t n;
+ *     int rc = ph_query_all(q, &rows, &n);
+ *
+ * Memory: a session lives in an arena the caller owns (e.g. the request
+ * arena); every row it loads, every query and every result array lives in
+ * the same arena and is freed with it.  Objects the caller adds stay the
+ * caller's; strings the caller assigns must live as long as the session.
+ * Strings of loaded rows are read-only: assign a new string to change one.
+ *
+ * Errors: every call returns 0 or a PH_E* code with a message in
+ * ph_session_errmsg.  PH_ECONSTRAINT (unique / NOT NULL / foreign key),
+ * PH_ETOOLONG and PH_ERANGE are the user's input (a 4xx or a form error);
+ * PH_EBUSY and PH_ECONNLOST are the database's (a 503: the connection is
+ * replaced on its next use); the database is unchanged after any of them.
+ * Queries do not autoflush: call ph_session_flush to see pending changes.
+ */
+#ifndef PHIAL_ORM_H
+#define PHIAL_ORM_H
+
+#include "phial/core.h"
+#include "phial/db.h"
+#include "phial/model.h"
+
+/* ---- DDL ------------------------------------------------------------------------ */
+
+/* Appends the CREATE TABLE statement of m and then its CREATE INDEX
+ * statements, each ended by ";\n", exactly as SQLAlchemy 1.4 writes them for
+ * the dialect.  0 or PH_ENOMEM / PH_EINVAL (bad descriptor). */
+int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out);
+/* Orders models so that every model comes after the models its foreign
+ * keys point to (parents first).  order receives n pointers.  0, or
+ * PH_EINVAL on a foreign-key cycle. */
+int ph_orm_sort(const ph_model *const *models, size_t n, const ph_model **order);
+/* Creates, in one transaction, each table that does not exist yet (and
+ * its indexes), parents first.  0 or a PH_E* code (ph_db_errmsg(c)). */
+int ph_orm_create_all(ph_db_conn *c, const ph_model *const *models, size_t n);
+/* Drops each table that exists, children first, in one transaction. */
+int ph_orm_drop_all(ph_db_conn *c, const ph_model *const *models, size_t n);
+/* Whether a table exists: 1, 0, or a PH_E* code. */
+int ph_orm_table_exists(ph_db_conn *c, const char *table);
+
+/* ---- values of fields ---------------------------------------------------------------- */
+
+/* Checks an object's fields before any SQL: NULL in a NOT NULL column
+ * (PH_ECONSTRAINT), strings longer than String(n) characters (PH_ETOOLONG)
+ * and Integer values beyond 32 bits (PH_ERANGE).  Only columns in mask (bit i: column i; ~0 for
+ * all) are checked; msg (size msglen) names table and column. */
+int ph_orm_validate(const ph_model *m, const void *obj, uint64_t mask, char *msg, size_t msglen);
+/* Number of UTF-8 characters in s[0..n). */
+size_t ph_utf8_chars(const char *s, size_t n);
+
+/* ---- session -------------------------------------------------------------------------- */
+
+typedef struct ph_session ph_session;
+
+/* A session on conn whose memory is a (the caller's arena; the session is
+ * closed when the arena is reset or freed, so free the arena before the
+ * connection).  NULL when out of memory. */
+ph_session *ph_session_new(ph_arena *a, ph_db_conn *conn);
+/* Rolls back what is not committed; the session is unusable afterwards.
+ * Called by the arena's cleanup; calling it earlier is fine. */
+void ph_session_close(ph_session *s);
+ph_arena *ph_session_arena(const ph_session *s);
+ph_db_conn *ph_session_conn(const ph_session *s);
+
+/* Adds a new object (its _ph header zeroed) to be inserted at the next
+ * flush; obj stays the caller's and must live as long as the session.
+ * Adding an object already in this session does nothing.  0, PH_EMISUSE
+ * (object of another session, or m is not the object's model), PH_ENOMEM. */
+int ph_session_add(ph_session *s, const ph_model *m, void *obj);
+/* Marks a persistent object for DELETE at the next flush (a pending new one
+ * is simply forgotten).  0 or PH_EMISUSE (not in this session). */
+int ph_session_delete(ph_session *s, void *obj);
+/* Sends pending INSERTs (new keys written back into the structs), UPDATEs
+ * of changed columns only, and DELETEs, inside the session's write
+ * transaction (begun if needed).  Parents are inserted before children,
+ * children deleted before parents.  0 or a PH_E* code. */
+int ph_session_flush(ph_session *s);
+/* Flushes and commits, as one transaction.  On failure the transaction is
+ * rolled back (the database is unchanged), the session returns to its
+ * last committed state as after ph_session_rollback, and the error is
+ * returned (message in ph_session_errmsg). */
+int ph_session_commit(ph_session *s);
+/* Rolls back the open transaction; pending new objects are forgotten (their
+ * keys reset), pending deletes cancelled, and loaded objects get back the
+ * values they had at load or last commit. */
+void ph_session_rollback(ph_session *s);
+/* The message of the last failure ("" if none); lives with the session. */
+const char *ph_session_errmsg(const ph_session *s);
+/* Loads the object with primary key id, or finds it in the identity map.
+ * 0 with *out set, PH_ENOTFOUND (*out NULL), or another PH_E* code. */
+int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out);
+/* Whether obj has changes not yet flushed (new, deleted or dirty). */
+bool ph_session_is_dirty(ph_session *s, const void *obj);
+/* Number of objects in the identity map (for tests). */
+size_t ph_session_count(const ph_session *s);
+
+/* ---- query ------------------------------------------------------------------------------- */
+
+typedef struct ph_query ph_query;
+
+typedef enum ph_order { PH_ASC, PH_DESC } ph_order;
+
+/* A query on model m, in the session's arena.  NULL when out of memory.
+ * Builder calls return q for chaining; an error (unknown column, bad
+ * fragment) is kept and returned by the terminal call. */
+ph_query *ph_query_new(ph_session *s, const ph_model *m);
+/* WHERE column = value (column IS NULL for PH_NULL).  The column is checked
+ * against the model. */
+ph_query *ph_query_filter_by(ph_query *q, const char *column, ph_val value);
+/* WHERE (sql), a fragment with `?` placeholders and exactly nparams values
+ * given after it (ph_val each): ph_query_filter(q, "id > ? AND id < ?", 2,
+ * PH_INT(1), PH_INT(9)).  Words in the fragment that are not SQL keywords
+ * must be column names of the model. */
+ph_query *ph_query_filter(ph_query *q, const char *sql, size_t nparams, ...);
+ph_query *ph_query_filter_v(ph_query *q, const char *sql, const ph_val *params, size_t nparams);
+ph_query *ph_query_order_by(ph_query *q, const char *column, ph_order order);
+ph_query *ph_query_limit(ph_query *q, int64_t limit);
+ph_query *ph_query_offset(ph_query *q, int64_t offset);
+
+/* Terminal calls.  rows_out is the address of a `T **` (T the model's
+ * struct), row_out of a `T *`; arrays and rows live in the session's arena;
+ * rows already in the identity map are returned as they are. */
+int ph_query_all(ph_query *q, void *rows_out, size_t *n);
+/* The first row, or *row_out NULL and PH_ENOTFOUND. */
+int ph_query_first(ph_query *q, void *row_out);
+/* Exactly one row: PH_ENOTFOUND or PH_EMULTIPLE otherwise. */
+int ph_query_one(ph_query *q, void *row_out);
+int ph_query_count(ph_query *q, int64_t *n);
+int ph_query_exists(ph_query *q, bool *exists);
+/* Bulk DELETE of the matching rows, in the session's write transaction
+ * (committed by ph_session_commit).  Objects already loaded stay in the
+ * identity map.  *deleted may be NULL. */
+int ph_query_delete(ph_query *q, int64_t *deleted);
+
+typedef struct ph_page {
+    void **items; /* T * each; in the session's arena */
+    size_t n;
+    int64_t page, per_page, total, pages;
+    bool has_prev, has_next;
+} ph_page;
+
+/* Page `page` (from 1) of per_page rows, with the total count. */
+int ph_query_paginate(ph_query *q, int64_t page, int64_t per_page, ph_page *out);
+/* The SQL the query would run (SELECT form), in the session's arena. */
+const char *ph_query_sql(ph_query *q);
+
+#endif

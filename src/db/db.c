@@ -1,0 +1,578 @@
+/*
+ * The database handle and per-thread connections, independent of the
+ * dialect: the prepared-statement cache keyed by SQL text, statement echo,
+ * transactions, result rows, and error messages.  The dialects themselves
+ * are in sqlite.c and pg.c.
+ */
+#include "internal.h"
+
+#include <sqlite3.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- handle ------------------------------------------------------------------ */
+
+int ph_db_open(const ph_db_config *cfg, ph_db **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!cfg || !cfg->url) {
+        if (err && errlen)
+            snprintf(err, errlen, "no database URL");
+        return PH_EINVAL;
+    }
+    ph_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return PH_ENOMEM;
+    int rc = ph_db_url_parse(cfg->url, &db->url, err, errlen);
+    if (rc) {
+        free(db);
+        return rc;
+    }
+    const char *sync = cfg->synchronous ? cfg->synchronous : "NORMAL";
+    static const char *const syncs[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+    bool ok = false;
+    for (size_t i = 0; i < PH_COUNTOF(syncs); i++) {
+        if (strcasecmp(sync, syncs[i]) == 0) {
+            snprintf(db->synchronous, sizeof(db->synchronous), "%s", syncs[i]);
+            ok = true;
+        }
+    }
+    if (!ok) {
+        if (err && errlen)
+            snprintf(err, errlen, "synchronous must be OFF, NORMAL, FULL or EXTRA, not '%s'", sync);
+        ph_db_url_free(&db->url);
+        free(db);
+        return PH_EINVAL;
+    }
+    db->echo = cfg->echo;
+    db->busy_timeout_ms = cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms : 5000;
+    db->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
+    *out = db;
+    return 0;
+}
+
+void ph_db_close(ph_db *db)
+{
+    if (!db)
+        return;
+    ph_db_url_free(&db->url);
+    free(db);
+}
+
+ph_dialect ph_db_dialect(const ph_db *db)
+{
+    return db->url.dialect;
+}
+
+const ph_db_url *ph_db_get_url(const ph_db *db)
+{
+    return &db->url;
+}
+
+ph_val ph_val_str(const char *s)
+{
+    if (!s)
+        return PH_NULL;
+    return (ph_val){.type = PH_V_TEXT, .u.s = {s, strlen(s)}};
+}
+
+/* ---- errors and echo --------------------------------------------------------------- */
+
+int ph__db_error(ph_db_conn *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int ph_db_set_error(ph_db_conn *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *ph_db_errmsg(const ph_db_conn *c)
+{
+    return c->errmsg;
+}
+
+void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int64_t ns)
+{
+    ph_buf b;
+    ph_buf_init(&b, NULL);
+    ph_buf_printf(&b, "SQL %.3f ms: %s", (double)ns / 1e6, sql);
+    if (n)
+        ph_buf_puts(&b, " | params (");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ph_buf_puts(&b, ", ");
+        switch (p[i].type) {
+        case PH_V_NULL:
+            ph_buf_puts(&b, "NULL");
+            break;
+        case PH_V_INT:
+        case PH_V_DATETIME:
+        case PH_V_DATE:
+            ph_buf_put_i64(&b, p[i].u.i);
+            break;
+        case PH_V_DOUBLE:
+            ph_buf_printf(&b, "%g", p[i].u.d);
+            break;
+        case PH_V_BOOL:
+            ph_buf_puts(&b, p[i].u.b ? "true" : "false");
+            break;
+        case PH_V_TEXT:
+            ph_buf_printf(&b, "'%.*s'", (int)(p[i].u.s.len > 80 ? 80 : p[i].u.s.len), p[i].u.s.ptr);
+            break;
+        case PH_V_BLOB:
+            ph_buf_printf(&b, "<%zu bytes>", p[i].u.s.len);
+            break;
+        }
+    }
+    if (n)
+        ph_buf_putc(&b, ')');
+    if (ph_buf_status(&b) == 0)
+        ph_log(PH_LOG_INFO, "%s", b.ptr);
+    ph_buf_free(&b);
+    (void)c;
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+ph_db_conn *ph_db_conn_new(ph_db *db)
+{
+    ph_db_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->db = db;
+    c->dialect = db->url.dialect;
+    return c;
+}
+
+static void cache_clear(ph_db_conn *c)
+{
+    for (size_t i = 0; i < c->nslots; i++) {
+        ph__stmt *st = c->slots[i];
+        if (!st)
+            continue;
+        if (c->dialect == PH_DB_SQLITE)
+            ph__sq_finalize(st);
+        free(st->sql);
+        free(st);
+    }
+    free(c->slots);
+    c->slots = NULL;
+    c->nslots = c->nstmts = 0;
+}
+
+static void disconnect(ph_db_conn *c)
+{
+    cache_clear(c);
+    if (c->dialect == PH_DB_SQLITE)
+        ph__sq_close(c);
+    else
+        ph__pg_close(c);
+    c->in_tx = false;
+    c->lost = false;
+}
+
+void ph_db_conn_free(ph_db_conn *c)
+{
+    if (!c)
+        return;
+    if (c->in_tx && !c->lost)
+        ph_db_rollback(c);
+    disconnect(c);
+    free(c->pvals);
+    free(c->plens);
+    free(c->pfmts);
+    free(c->ptext);
+    ph_buf_free(&c->pbuf);
+    free(c);
+}
+
+ph_dialect ph_db_conn_dialect(const ph_db_conn *c)
+{
+    return c->dialect;
+}
+
+int ph_db_conn_connect(ph_db_conn *c)
+{
+    if (c->dialect == PH_DB_SQLITE)
+        return c->sq ? 0 : ph__sq_open(c);
+    if (c->pg && !c->lost)
+        return 0;
+    if (c->pg)
+        disconnect(c); /* the old session's statements are gone with it */
+    return ph__pg_open(c);
+}
+
+size_t ph_db_cached_statements(const ph_db_conn *c)
+{
+    return c->nstmts;
+}
+
+int ph_db_backend_pid(const ph_db_conn *c)
+{
+    return c->dialect == PH_DB_POSTGRES ? ph__pg_backend_pid(c) : 0;
+}
+
+/* ---- statement cache ------------------------------------------------------------------- */
+
+static uint64_t hash_sql(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int cache_grow(ph_db_conn *c)
+{
+    size_t n = c->nslots ? c->nslots * 2 : 64;
+    ph__stmt **slots = calloc(n, sizeof(*slots));
+    if (!slots)
+        return PH_ENOMEM;
+    for (size_t i = 0; i < c->nslots; i++) {
+        ph__stmt *st = c->slots[i];
+        if (!st)
+            continue;
+        size_t j = st->hash & (n - 1);
+        while (slots[j])
+            j = (j + 1) & (n - 1);
+        slots[j] = st;
+    }
+    free(c->slots);
+    c->slots = slots;
+    c->nslots = n;
+    return 0;
+}
+
+static void stmt_discard(ph_db_conn *c, ph__stmt *st)
+{
+    if (c->dialect == PH_DB_SQLITE)
+        ph__sq_finalize(st);
+    free(st->sql);
+    free(st);
+}
+
+/* The prepared statement for sql: from the cache, or prepared now (and
+ * cached when there is room and no rows are open on the cached one). */
+static int stmt_get(ph_db_conn *c, const char *sql, ph__stmt **out)
+{
+    *out = NULL;
+    int rc = ph_db_conn_connect(c);
+    if (rc)
+        return rc;
+    uint64_t h = hash_sql(sql);
+    size_t slot = 0;
+    if (c->nslots) {
+        slot = h & (c->nslots - 1);
+        while (c->slots[slot]) {
+            ph__stmt *st = c->slots[slot];
+            if (st->hash == h && strcmp(st->sql, sql) == 0) {
+                if (!st->busy) {
+                    *out = st;
+                    return 0;
+                }
+                break; /* busy: a one-off below */
+            }
+            slot = (slot + 1) & (c->nslots - 1);
+        }
+    }
+    ph__stmt *st = calloc(1, sizeof(*st));
+    if (!st)
+        return PH_ENOMEM;
+    st->sql = strdup(sql);
+    if (!st->sql) {
+        free(st);
+        return PH_ENOMEM;
+    }
+    st->hash = h;
+    snprintf(st->name, sizeof(st->name), "ph_%u", c->next_id++);
+    rc = c->dialect == PH_DB_SQLITE ? ph__sq_prepare(c, st) : ph__pg_prepare(c, st);
+    if (rc) {
+        stmt_discard(c, st);
+        return rc;
+    }
+    bool can_cache = c->nstmts < PH__STMT_CACHE_MAX;
+    if (can_cache && (c->nstmts + 1) * 2 > c->nslots && cache_grow(c) != 0)
+        can_cache = false;
+    if (can_cache) {
+        slot = h & (c->nslots - 1);
+        while (c->slots[slot]) {
+            if (c->slots[slot]->hash == h && strcmp(c->slots[slot]->sql, sql) == 0) {
+                can_cache = false; /* its busy twin keeps the slot */
+                break;
+            }
+            slot = (slot + 1) & (c->nslots - 1);
+        }
+    }
+    if (can_cache) {
+        st->cached = true;
+        c->slots[slot] = st;
+        c->nstmts++;
+    }
+    *out = st;
+    return 0;
+}
+
+/* ---- running statements ------------------------------------------------------------------ */
+
+static void after_error(ph_db_conn *c, int rc)
+{
+    if (rc == PH_ECONNLOST) {
+        c->lost = true;
+        c->in_tx = false;
+    }
+}
+
+int ph_db_query(ph_db_conn *c, const char *sql, const ph_val *params, size_t n, ph_db_rows *rows)
+{
+    memset(rows, 0, sizeof(*rows));
+    rows->conn = c;
+    c->errmsg[0] = '\0';
+    ph__stmt *st;
+    int rc = stmt_get(c, sql, &st);
+    if (rc) {
+        after_error(c, rc);
+        return rc;
+    }
+    int64_t t0 = c->db->echo ? ph_now_ns() : 0;
+    rows->stmt = st;
+    rows->sq = c->dialect == PH_DB_SQLITE ? st->h : NULL;
+    st->busy = true;
+    rc = c->dialect == PH_DB_SQLITE ? ph__sq_run(c, st, params, n, rows)
+                                    : ph__pg_run(c, st, params, n, rows);
+    if (c->db->echo)
+        ph__db_echo(c, sql, params, n, ph_now_ns() - t0);
+    if (rc) {
+        ph_db_rows_close(rows);
+        after_error(c, rc);
+    }
+    return rc;
+}
+
+int ph_db_rows_next(ph_db_rows *r)
+{
+    if (!r->stmt)
+        return 0;
+    if (r->sq) {
+        int s = sqlite3_step(r->sq);
+        if (s == SQLITE_ROW) {
+            r->row++;
+            return 1;
+        }
+        if (s == SQLITE_DONE)
+            return 0;
+        return ph__sq_error(r->conn, s);
+    }
+    if (r->row + 1 >= r->nrows)
+        return 0;
+    r->row++;
+    return 1;
+}
+
+void ph_db_rows_close(ph_db_rows *r)
+{
+    ph__stmt *st = r->stmt;
+    if (!st)
+        return;
+    ph_db_conn *c = r->conn;
+    if (c->dialect == PH_DB_SQLITE)
+        ph__sq_reset(st);
+    else
+        ph__pg_clear(r);
+    st->busy = false;
+    if (!st->cached)
+        stmt_discard(c, st);
+    r->stmt = NULL;
+    r->sq = NULL;
+}
+
+bool ph_db_rows_isnull(ph_db_rows *r, int col)
+{
+    return r->conn->dialect == PH_DB_SQLITE ? ph__sq_isnull(r, col) : ph__pg_isnull(r, col);
+}
+
+int64_t ph_db_rows_int(ph_db_rows *r, int col)
+{
+    if (r->sq)
+        return sqlite3_column_int64(r->sq, col);
+    size_t len;
+    const char *s = ph__pg_text(r, col, &len);
+    if (s[0] == 't')
+        return 1;
+    return strtoll(s, NULL, 10);
+}
+
+double ph_db_rows_double(ph_db_rows *r, int col)
+{
+    if (r->conn->dialect == PH_DB_SQLITE)
+        return ph__sq_double(r, col);
+    size_t len;
+    return strtod(ph__pg_text(r, col, &len), NULL);
+}
+
+bool ph_db_rows_bool(ph_db_rows *r, int col)
+{
+    if (r->conn->dialect == PH_DB_SQLITE)
+        return ph__sq_int(r, col) != 0;
+    size_t len;
+    const char *s = ph__pg_text(r, col, &len);
+    return s[0] == 't' || s[0] == '1';
+}
+
+const char *ph_db_rows_text(ph_db_rows *r, int col, size_t *len)
+{
+    return r->conn->dialect == PH_DB_SQLITE ? ph__sq_text(r, col, len) : ph__pg_text(r, col, len);
+}
+
+const char *ph_db_rows_textn(ph_db_rows *r, int col, size_t *len)
+{
+    if (r->sq) {
+        const unsigned char *s = sqlite3_column_text(r->sq, col);
+        *len = s ? (size_t)sqlite3_column_bytes(r->sq, col) : 0;
+        return (const char *)s;
+    }
+    if (ph__pg_isnull(r, col)) {
+        *len = 0;
+        return NULL;
+    }
+    return ph__pg_text(r, col, len);
+}
+
+int ph_db_rows_blob(ph_db_rows *r, int col, ph_arena *a, uint8_t **ptr, size_t *len)
+{
+    if (r->conn->dialect == PH_DB_POSTGRES)
+        return ph__pg_blob(r, col, a, ptr, len);
+    size_t n;
+    const void *p = ph__sq_blob(r, col, &n);
+    *ptr = ph_arena_memdup(a, n ? p : "", n);
+    *len = n;
+    return *ptr ? 0 : PH_ENOMEM;
+}
+
+int ph_db_exec(ph_db_conn *c, const char *sql, const ph_val *params, size_t n)
+{
+    c->errmsg[0] = '\0';
+    ph__stmt *st;
+    int rc = stmt_get(c, sql, &st);
+    if (rc) {
+        after_error(c, rc);
+        return rc;
+    }
+    int64_t t0 = c->db->echo ? ph_now_ns() : 0;
+    st->busy = true;
+    if (c->dialect == PH_DB_SQLITE) {
+        rc = ph__sq_run(c, st, params, n, NULL);
+    } else {
+        ph_db_rows rows = {.conn = c, .stmt = st};
+        rc = ph__pg_run(c, st, params, n, &rows);
+        ph__pg_clear(&rows);
+    }
+    st->busy = false;
+    if (!st->cached)
+        stmt_discard(c, st);
+    if (c->db->echo)
+        ph__db_echo(c, sql, params, n, ph_now_ns() - t0);
+    after_error(c, rc);
+    return rc;
+}
+
+int ph_db_exec_script(ph_db_conn *c, const char *sql)
+{
+    c->errmsg[0] = '\0';
+    int rc = ph_db_conn_connect(c);
+    if (rc == 0) {
+        int64_t t0 = c->db->echo ? ph_now_ns() : 0;
+        rc = c->dialect == PH_DB_SQLITE ? ph__sq_script(c, sql) : ph__pg_script(c, sql);
+        if (c->db->echo)
+            ph__db_echo(c, sql, NULL, 0, ph_now_ns() - t0);
+    }
+    after_error(c, rc);
+    return rc;
+}
+
+int64_t ph_db_changes(const ph_db_conn *c)
+{
+    return c->changes;
+}
+
+int64_t ph_db_last_insert_id(const ph_db_conn *c)
+{
+    return c->last_id;
+}
+
+int ph_db_query_int(ph_db_conn *c, const char *sql, const ph_val *params, size_t n, int64_t *out)
+{
+    ph_db_rows r;
+    int rc = ph_db_query(c, sql, params, n, &r);
+    if (rc)
+        return rc;
+    rc = ph_db_rows_next(&r);
+    if (rc == 1) {
+        *out = ph_db_rows_int(&r, 0);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = ph__db_error(c, PH_ENOTFOUND, "query returned no row");
+    }
+    ph_db_rows_close(&r);
+    return rc;
+}
+
+/* ---- transactions ---------------------------------------------------------------------------- */
+
+int ph_db_begin(ph_db_conn *c, bool write)
+{
+    if (c->in_tx)
+        return ph__db_error(c, PH_EMISUSE, "a transaction is already open");
+    int rc =
+        ph_db_exec_script(c, c->dialect == PH_DB_SQLITE && write ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (rc == 0)
+        c->in_tx = true;
+    return rc;
+}
+
+int ph_db_commit(ph_db_conn *c)
+{
+    if (!c->in_tx)
+        return ph__db_error(c, PH_EMISUSE, "no transaction is open");
+    int rc = ph_db_exec_script(c, "COMMIT");
+    if (rc && c->in_tx && !c->lost) {
+        /* SQLite keeps the transaction open after a failed COMMIT (busy):
+           end it so the database is unchanged and the connection usable. */
+        char msg[sizeof(c->errmsg)];
+        memcpy(msg, c->errmsg, sizeof(msg));
+        ph_db_exec_script(c, "ROLLBACK");
+        memcpy(c->errmsg, msg, sizeof(msg));
+    }
+    c->in_tx = false;
+    return rc;
+}
+
+int ph_db_rollback(ph_db_conn *c)
+{
+    if (!c->in_tx)
+        return 0;
+    c->in_tx = false;
+    if (c->lost)
+        return 0; /* the server ended it with the connection */
+    return ph_db_exec_script(c, "ROLLBACK");
+}
+
+bool ph_db_in_transaction(const ph_db_conn *c)
+{
+    return c->in_tx;
+}

@@ -1,0 +1,88 @@
+/*
+ * What the files of the database layer share: the handle and connection
+ * structs, the prepared-statement record, and the two drivers' entry points
+ * (sqlite.c, pg.c) that db.c dispatches to.  Not a public header.
+ */
+#ifndef PHIAL_DB_INTERNAL_H
+#define PHIAL_DB_INTERNAL_H
+
+#include "phial/db.h"
+
+/* Most statements a connection keeps prepared; beyond, statements run
+ * one-off (an app that builds unbounded SQL text cannot exhaust memory). */
+#define PH__STMT_CACHE_MAX 512
+
+/* A prepared statement.  Cached ones live until the connection closes;
+ * a one-off (cached false) is finalized when its rows are closed. */
+typedef struct ph__stmt {
+    char *sql; /* the `?` form: the cache key (heap) */
+    uint64_t hash;
+    void *h;       /* SQLite: sqlite3_stmt * */
+    char name[24]; /* PostgreSQL: server-side statement name */
+    bool busy;     /* rows are open on it */
+    bool cached;
+} ph__stmt;
+
+struct ph_db {
+    ph_db_url url;
+    bool echo;
+    int busy_timeout_ms;
+    char synchronous[8];
+    int connect_timeout_s;
+};
+
+struct ph_db_conn {
+    ph_db *db;
+    ph_dialect dialect;
+    void *sq;  /* sqlite3 * */
+    void *pg;  /* PGconn * */
+    bool lost; /* PostgreSQL connection found dead: replace on next use */
+    bool in_tx;
+    ph__stmt **slots; /* open addressing, nslots a power of two */
+    size_t nslots, nstmts;
+    unsigned next_id;
+    int64_t changes;
+    int64_t last_id;
+    /* PostgreSQL parameter scratch, grown as needed */
+    const char **pvals;
+    int *plens, *pfmts;
+    char (*ptext)[40];
+    size_t pcap;
+    ph_buf pbuf; /* NUL-terminated copies of text parameters */
+    char errmsg[512];
+};
+
+/* Sets c->errmsg from a format and returns code. */
+int ph__db_error(ph_db_conn *c, int code, const char *fmt, ...) PH_PRINTF(3, 4);
+/* Logs a statement when echo is on. */
+void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int64_t ns);
+
+/* Maps a SQLite result code to a PH_E* code and sets c's message. */
+int ph__sq_error(ph_db_conn *c, int rc);
+int ph__sq_open(ph_db_conn *c);
+void ph__sq_close(ph_db_conn *c);
+int ph__sq_prepare(ph_db_conn *c, ph__stmt *st);
+void ph__sq_finalize(ph__stmt *st);
+/* Binds and, for rows == NULL, runs to completion (changes set); else
+ * leaves the statement ready to step (db.c steps it). */
+int ph__sq_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_rows *rows);
+void ph__sq_reset(ph__stmt *st);
+int ph__sq_script(ph_db_conn *c, const char *sql);
+bool ph__sq_isnull(ph_db_rows *r, int col);
+int64_t ph__sq_int(ph_db_rows *r, int col);
+double ph__sq_double(ph_db_rows *r, int col);
+const char *ph__sq_text(ph_db_rows *r, int col, size_t *len);
+const void *ph__sq_blob(ph_db_rows *r, int col, size_t *len);
+
+int ph__pg_open(ph_db_conn *c);
+void ph__pg_close(ph_db_conn *c);
+int ph__pg_prepare(ph_db_conn *c, ph__stmt *st);
+int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_rows *rows);
+void ph__pg_clear(ph_db_rows *r);
+int ph__pg_script(ph_db_conn *c, const char *sql);
+int ph__pg_backend_pid(const ph_db_conn *c);
+bool ph__pg_isnull(ph_db_rows *r, int col);
+const char *ph__pg_text(ph_db_rows *r, int col, size_t *len);
+int ph__pg_blob(ph_db_rows *r, int col, ph_arena *a, uint8_t **ptr, size_t *len);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * The PostgreSQL driver over libpq: connects with a connect timeout and TCP
+ * keepalives (a dead server is an error, never a hang), prepares each
+ * statement once per connection under a generated name (PQprepare, `?`
+ * rewritten to $n), runs it with text parameters (PQexecPrepared), and maps
+ * SQLSTATEs to Phial's codes; a dead connection is PH_ECONNLOST.
+ */
+#include "internal.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool has_param(const ph_db_url *u, const char *key)
+{
+    for (size_t i = 0; i < u->nparams; i++)
+        if (strcmp(u->params[2 * i], key) == 0)
+            return true;
+    return false;
+}
+
+/* Adds key=value unless value is NULL or the URL sets key itself. */
+static void add_kv(const char **keys, const char **vals, size_t *n, const ph_db_url *u,
+                   const char *k, const char *v)
+{
+    if (v && !has_param(u, k) && *n < 30) {
+        keys[*n] = k;
+        vals[*n] = v;
+        (*n)++;
+    }
+}
+
+/* Server notices ("table does not exist, skipping") go to the debug log. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    ph_log_debug("PostgreSQL: %s", message);
+}
+
+int ph__pg_open(ph_db_conn *c)
+{
+    const ph_db *d = c->db;
+    const ph_db_url *u = &d->url;
+    const char *keys[40], *vals[40];
+    size_t n = 0;
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", d->connect_timeout_s);
+    add_kv(keys, vals, &n, u, "host", u->host);
+    add_kv(keys, vals, &n, u, "port", u->port);
+    add_kv(keys, vals, &n, u, "user", u->user);
+    add_kv(keys, vals, &n, u, "password", u->password);
+    add_kv(keys, vals, &n, u, "dbname", u->dbname);
+    add_kv(keys, vals, &n, u, "connect_timeout", timeout);
+    add_kv(keys, vals, &n, u, "keepalives", "1");
+    add_kv(keys, vals, &n, u, "keepalives_idle", "10");
+    add_kv(keys, vals, &n, u, "keepalives_interval", "5");
+    add_kv(keys, vals, &n, u, "keepalives_count", "3");
+    add_kv(keys, vals, &n, u, "tcp_user_timeout", "30000"); /* unacknowledged sends: ms */
+    add_kv(keys, vals, &n, u, "client_encoding", "UTF8");
+    add_kv(keys, vals, &n, u, "application_name", "phial");
+    for (size_t i = 0; i < u->nparams && n < 39; i++) {
+        keys[n] = u->params[2 * i];
+        vals[n] = u->params[2 * i + 1];
+        n++;
+    }
+    keys[n] = vals[n] = NULL;
+    PGconn *pg = PQconnectdbParams(keys, vals, 0);
+    if (!pg)
+        return ph__db_error(c, PH_ENOMEM, "out of memory connecting to PostgreSQL");
+    if (PQstatus(pg) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(pg);
+        size_t len = strlen(m);
+        while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+            len--;
+        ph__db_error(c, PH_ECONNLOST, "cannot connect to PostgreSQL: %.*s", (int)len, m);
+        PQfinish(pg);
+        return PH_ECONNLOST;
+    }
+    PQsetNoticeProcessor(pg, on_notice, NULL);
+    c->pg = pg;
+    c->lost = false;
+    return 0;
+}
+
+void ph__pg_close(ph_db_conn *c)
+{
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+}
+
+int ph__pg_backend_pid(const ph_db_conn *c)
+{
+    return c->pg ? PQbackendPID(c->pg) : 0;
+}
+
+static void trim_copy(char *dst, size_t cap, const char *s)
+{
+    snprintf(dst, cap, "%s", s ? s : "");
+    size_t len = strlen(dst);
+    while (len && (dst[len - 1] == '\n' || dst[len - 1] == ' '))
+        dst[--len] = '\0';
+}
+
+/* Maps a failed result (res may be NULL) to a code and message. */
+static int pg_error(ph_db_conn *c, PGresult *res)
+{
+    PGconn *pg = c->pg;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char primary[256];
+    trim_copy(primary, sizeof(primary),
+              res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                  : PQerrorMessage(pg));
+    if (PQstatus(pg) == CONNECTION_BAD ||
+        (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0))) {
+        c->lost = true;
+        return ph__db_error(c, PH_ECONNLOST, "PostgreSQL connection lost: %s", primary);
+    }
+    if (!state)
+        return ph__db_error(c, PH_EDB, "%s", primary);
+    if (strncmp(state, "23", 2) == 0) {
+        const char *kind = strcmp(state, "23505") == 0   ? "UNIQUE"
+                           : strcmp(state, "23502") == 0 ? "NOT NULL"
+                           : strcmp(state, "23503") == 0 ? "FOREIGN KEY"
+                           : strcmp(state, "23514") == 0 ? "CHECK"
+                                                         : "integrity";
+        const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+        const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+        const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        char col[128] = "";
+        if (column) {
+            snprintf(col, sizeof(col), "%s", column);
+        } else if (detail && strncmp(detail, "Key (", 5) == 0) {
+            const char *end = strchr(detail + 5, ')');
+            if (end)
+                snprintf(col, sizeof(col), "%.*s", (int)(end - detail - 5), detail + 5);
+        }
+        return ph__db_error(c, PH_ECONSTRAINT, "%s constraint failed: %s%s%s (%s)", kind,
+                            table ? table : "?", col[0] ? "." : "", col, primary);
+    }
+    int code = PH_EDB;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+        code = PH_EBUSY;
+    else if (strcmp(state, "57014") == 0)
+        code = PH_ETIMEDOUT;
+    else if (strcmp(state, "22001") == 0)
+        code = PH_ETOOLONG;
+    else if (strcmp(state, "53200") == 0)
+        code = PH_ENOMEM;
+    return ph__db_error(c, code, "%s (SQLSTATE %s)", primary, state);
+}
+
+/* `?` to $1, $2... outside quotes. */
+static char *translate(const char *sql, int *nparams)
+{
+    size_t len = strlen(sql), q = 0;
+    for (const char *p = sql; *p; p++)
+        q += *p == '?';
+    char *out = malloc(len + q * 6 + 1);
+    if (!out)
+        return NULL;
+    char *o = out, quote = 0;
+    int k = 0;
+    for (const char *p = sql; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            *o++ = *p;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+            *o++ = *p;
+        } else if (*p == '?') {
+            o += sprintf(o, "$%d", ++k);
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    *nparams = k;
+    return out;
+}
+
+int ph__pg_prepare(ph_db_conn *c, ph__stmt *st)
+{
+    int nparams;
+    char *sql = translate(st->sql, &nparams);
+    if (!sql)
+        return ph__db_error(c, PH_ENOMEM, "out of memory");
+    PGresult *res = PQprepare(c->pg, st->name, sql, 0, NULL);
+    free(sql);
+    int rc = 0;
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pg_error(c, res);
+    PQclear(res);
+    return rc;
+}
+
+static int grow_params(ph_db_conn *c, size_t n)
+{
+    if (n <= c->pcap)
+        return 0;
+    size_t cap = n < 16 ? 16 : n * 2;
+    const char **pv = realloc(c->pvals, cap * sizeof(*pv));
+    if (pv)
+        c->pvals = pv;
+    int *pl = realloc(c->plens, cap * sizeof(*pl));
+    if (pl)
+        c->plens = pl;
+    int *pf = realloc(c->pfmts, cap * sizeof(*pf));
+    if (pf)
+        c->pfmts = pf;
+    char(*pt)[40] = realloc(c->ptext, cap * sizeof(*pt));
+    if (pt)
+        c->ptext = pt;
+    if (!pv || !pl || !pf || !pt)
+        return PH_ENOMEM;
+    c->pcap = cap;
+    return 0;
+}
+
+int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_rows *rows)
+{
+    if (grow_params(c, n))
+        return ph__db_error(c, PH_ENOMEM, "out of memory");
+    ph_buf_clear(&c->pbuf);
+    for (size_t i = 0; i < n; i++) {
+        char *t = c->ptext[i];
+        c->pfmts[i] = 0;
+        c->plens[i] = 0;
+        c->pvals[i] = t;
+        switch (p[i].type) {
+        case PH_V_NULL:
+            c->pvals[i] = NULL;
+            break;
+        case PH_V_INT:
+            snprintf(t, 40, "%lld", (long long)p[i].u.i);
+            break;
+        case PH_V_DOUBLE:
+            snprintf(t, 40, "%.17g", p[i].u.d);
+            break;
+        case PH_V_BOOL:
+            snprintf(t, 40, "%s", p[i].u.b ? "true" : "false");
+            break;
+        case PH_V_DATETIME:
+            ph_datetime_format(p[i].u.i, t, 40);
+            break;
+        case PH_V_DATE:
+            ph_date_format((int32_t)p[i].u.i, t, 40);
+            break;
+        case PH_V_TEXT:
+            if (memchr(p[i].u.s.ptr, 0, p[i].u.s.len))
+                return ph__db_error(c, PH_EINVAL, "text value holds a NUL byte");
+            /* text format wants a NUL-terminated copy; pointers set below */
+            c->plens[i] = (int)c->pbuf.len;
+            ph_buf_append(&c->pbuf, p[i].u.s.ptr, p[i].u.s.len);
+            ph_buf_putc(&c->pbuf, '\0');
+            break;
+        case PH_V_BLOB:
+            if (p[i].u.s.len > (size_t)INT32_MAX)
+                return ph__db_error(c, PH_ETOOLONG, "value too long");
+            /* binary format: bytea takes the bytes as they are */
+            c->pvals[i] = p[i].u.s.len ? p[i].u.s.ptr : "";
+            c->plens[i] = (int)p[i].u.s.len;
+            c->pfmts[i] = 1;
+            break;
+        }
+    }
+    if (ph_buf_status(&c->pbuf)) {
+        ph_buf_free(&c->pbuf);
+        return ph__db_error(c, PH_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].type == PH_V_TEXT) {
+            c->pvals[i] = c->pbuf.ptr + c->plens[i];
+            c->plens[i] = 0;
+        }
+    }
+    PGresult *res = PQexecPrepared(c->pg, st->name, (int)n, c->pvals, c->plens, c->pfmts, 0);
+    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        int rc = pg_error(c, res);
+        PQclear(res);
+        return rc;
+    }
+    const char *t = PQcmdTuples(res);
+    c->changes = t && *t ? strtoll(t, NULL, 10) : 0;
+    rows->result = res;
+    rows->nrows = PQntuples(res);
+    rows->ncols = PQnfields(res);
+    rows->row = -1;
+    return 0;
+}
+
+void ph__pg_clear(ph_db_rows *r)
+{
+    if (r->result)
+        PQclear(r->result);
+    r->result = NULL;
+}
+
+int ph__pg_script(ph_db_conn *c, const char *sql)
+{
+    PGresult *res = PQexec(c->pg, sql);
+    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int rc = 0;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        rc = pg_error(c, res);
+    else {
+        const char *t = PQcmdTuples(res);
+        c->changes = t && *t ? strtoll(t, NULL, 10) : 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+bool ph__pg_isnull(ph_db_rows *r, int col)
+{
+    return PQgetisnull(r->result, r->row, col) != 0;
+}
+
+const char *ph__pg_text(ph_db_rows *r, int col, size_t *len)
+{
+    *len = (size_t)PQgetlength(r->result, r->row, col);
+    return PQgetvalue(r->result, r->row, col);
+}
+
+int ph__pg_blob(ph_db_rows *r, int col, ph_arena *a, uint8_t **ptr, size_t *len)
+{
+    const char *s = PQgetvalue(r->result, r->row, col);
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)s, &n);
+    if (!raw)
+        return PH_ENOMEM;
+    *ptr = ph_arena_memdup(a, n ? (const void *)raw : "", n);
+    *len = n;
+    PQfreemem(raw);
+    return *ptr ? 0 : PH_ENOMEM;
+}

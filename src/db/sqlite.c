@@ -1,0 +1,217 @@
+/*
+ * The SQLite driver: opens a connection with WAL, a busy timeout, foreign
+ * keys on and the configured synchronous level; prepares, binds and steps
+ * statements; maps SQLite's result codes to Phial's.
+ */
+#include "internal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+int ph__sq_error(ph_db_conn *c, int rc)
+{
+    sqlite3 *db = c->sq;
+    int code;
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        code = PH_ECONSTRAINT;
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        code = PH_EBUSY;
+        break;
+    case SQLITE_NOMEM:
+        code = PH_ENOMEM;
+        break;
+    case SQLITE_TOOBIG:
+        code = PH_ETOOLONG;
+        break;
+    default:
+        code = PH_EDB;
+        break;
+    }
+    return ph__db_error(c, code, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+int ph__sq_open(ph_db_conn *c)
+{
+    const ph_db *d = c->db;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(
+        d->url.path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        ph__db_error(c, PH_EDB, "cannot open SQLite database '%s': %s", d->url.path,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return PH_EDB;
+    }
+    c->sq = db;
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, d->busy_timeout_ms);
+    char sql[160];
+    bool mem = strcmp(d->url.path, ":memory:") == 0 || d->url.path[0] == '\0';
+    snprintf(sql, sizeof(sql), "%sPRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
+             mem ? "" : "PRAGMA journal_mode = WAL; ", d->synchronous);
+    rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int code = ph__sq_error(c, rc);
+        char msg[sizeof(c->errmsg)];
+        memcpy(msg, c->errmsg, sizeof(msg));
+        ph__db_error(c, code, "cannot set up SQLite database '%s': %s", d->url.path, msg);
+        sqlite3_close(db);
+        c->sq = NULL;
+        return code;
+    }
+    return 0;
+}
+
+void ph__sq_close(ph_db_conn *c)
+{
+    if (c->sq)
+        sqlite3_close(c->sq);
+    c->sq = NULL;
+}
+
+int ph__sq_prepare(ph_db_conn *c, ph__stmt *st)
+{
+    sqlite3_stmt *h = NULL;
+    int rc = sqlite3_prepare_v3(c->sq, st->sql, -1, SQLITE_PREPARE_PERSISTENT, &h, NULL);
+    if (rc != SQLITE_OK)
+        return ph__sq_error(c, rc);
+    if (!h)
+        return ph__db_error(c, PH_EINVAL, "empty SQL statement");
+    st->h = h;
+    return 0;
+}
+
+void ph__sq_finalize(ph__stmt *st)
+{
+    if (st->h)
+        sqlite3_finalize(st->h);
+    st->h = NULL;
+}
+
+void ph__sq_reset(ph__stmt *st)
+{
+    sqlite3_reset(st->h);
+    sqlite3_clear_bindings(st->h);
+}
+
+static int bind(ph_db_conn *c, sqlite3_stmt *h, const ph_val *p, size_t n)
+{
+    int want = sqlite3_bind_parameter_count(h);
+    if ((size_t)want != n)
+        return ph__db_error(c, PH_EMISUSE,
+                            "statement has %d placeholders but %zu values were given", want, n);
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)i + 1, rc = SQLITE_OK;
+        char t[40];
+        switch (p[i].type) {
+        case PH_V_NULL:
+            rc = sqlite3_bind_null(h, k);
+            break;
+        case PH_V_INT:
+            rc = sqlite3_bind_int64(h, k, p[i].u.i);
+            break;
+        case PH_V_DOUBLE:
+            rc = sqlite3_bind_double(h, k, p[i].u.d);
+            break;
+        case PH_V_BOOL:
+            rc = sqlite3_bind_int(h, k, p[i].u.b ? 1 : 0);
+            break;
+        case PH_V_TEXT:
+            rc = sqlite3_bind_text64(h, k, p[i].u.s.len ? p[i].u.s.ptr : "", p[i].u.s.len,
+                                     SQLITE_STATIC, SQLITE_UTF8);
+            break;
+        case PH_V_BLOB:
+            rc = sqlite3_bind_blob64(h, k, p[i].u.s.len ? p[i].u.s.ptr : "", p[i].u.s.len,
+                                     SQLITE_STATIC);
+            break;
+        case PH_V_DATETIME:
+            ph_datetime_format(p[i].u.i, t, sizeof(t));
+            rc = sqlite3_bind_text(h, k, t, -1, SQLITE_TRANSIENT);
+            break;
+        case PH_V_DATE:
+            ph_date_format((int32_t)p[i].u.i, t, sizeof(t));
+            rc = sqlite3_bind_text(h, k, t, -1, SQLITE_TRANSIENT);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return ph__sq_error(c, rc);
+    }
+    return 0;
+}
+
+int ph__sq_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_rows *rows)
+{
+    sqlite3_stmt *h = st->h;
+    int rc = bind(c, h, p, n);
+    if (rc) {
+        ph__sq_reset(st);
+        return rc;
+    }
+    if (rows) {
+        rows->ncols = sqlite3_column_count(h);
+        return 0;
+    }
+    int s;
+    while ((s = sqlite3_step(h)) == SQLITE_ROW) {
+    }
+    if (s != SQLITE_DONE) {
+        rc = ph__sq_error(c, s);
+        ph__sq_reset(st);
+        return rc;
+    }
+    c->changes = sqlite3_changes64(c->sq);
+    c->last_id = sqlite3_last_insert_rowid(c->sq);
+    ph__sq_reset(st);
+    return 0;
+}
+
+int ph__sq_script(ph_db_conn *c, const char *sql)
+{
+    int rc = sqlite3_exec(c->sq, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return ph__sq_error(c, rc);
+    c->changes = sqlite3_changes64(c->sq);
+    return 0;
+}
+
+static sqlite3_stmt *H(ph_db_rows *r)
+{
+    return ((ph__stmt *)r->stmt)->h;
+}
+
+bool ph__sq_isnull(ph_db_rows *r, int col)
+{
+    return sqlite3_column_type(H(r), col) == SQLITE_NULL;
+}
+
+int64_t ph__sq_int(ph_db_rows *r, int col)
+{
+    return sqlite3_column_int64(H(r), col);
+}
+
+double ph__sq_double(ph_db_rows *r, int col)
+{
+    return sqlite3_column_double(H(r), col);
+}
+
+const char *ph__sq_text(ph_db_rows *r, int col, size_t *len)
+{
+    const unsigned char *s = sqlite3_column_text(H(r), col);
+    *len = (size_t)sqlite3_column_bytes(H(r), col);
+    if (!s) {
+        *len = 0;
+        return "";
+    }
+    return (const char *)s;
+}
+
+const void *ph__sq_blob(ph_db_rows *r, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(H(r), col);
+    *len = (size_t)sqlite3_column_bytes(H(r), col);
+    return p;
+}

@@ -1,0 +1,352 @@
+/*
+ * Model metadata at run time: looking up columns and relationships by
+ * name, checking a descriptor at registration (one primary key, unique
+ * names, fields covered without overlaps, parseable defaults), and reading
+ * and writing a field as text for the CLI, forms and templates.
+ */
+#include "phial/db.h"
+#include "phial/model.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const ph_column *ph_model_column_n(const ph_model *m, const char *name, size_t n)
+{
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const char *cn = m->columns[i].name;
+        if (strncmp(cn, name, n) == 0 && cn[n] == '\0')
+            return &m->columns[i];
+    }
+    return NULL;
+}
+
+const ph_column *ph_model_column(const ph_model *m, const char *name)
+{
+    return name ? ph_model_column_n(m, name, strlen(name)) : NULL;
+}
+
+const ph_column *ph_model_pk(const ph_model *m)
+{
+    if (m->ncolumns && (m->columns[0].flags & PH_PK)) /* the usual place */
+        return &m->columns[0];
+    for (size_t i = 0; i < m->ncolumns; i++)
+        if (m->columns[i].flags & PH_PK)
+            return &m->columns[i];
+    return NULL;
+}
+
+const ph_relationship *ph_model_relationship(const ph_model *m, const char *name)
+{
+    for (size_t i = 0; name && i < m->nrelationships; i++)
+        if (strcmp(m->relationships[i].name, name) == 0)
+            return &m->relationships[i];
+    return NULL;
+}
+
+const char *ph_coltype_name(ph_coltype t)
+{
+    switch (t) {
+    case PH_T_INTEGER:
+        return "INTEGER";
+    case PH_T_BIGINTEGER:
+        return "BIGINT";
+    case PH_T_FLOAT:
+        return "FLOAT";
+    case PH_T_BOOLEAN:
+        return "BOOLEAN";
+    case PH_T_STRING:
+        return "VARCHAR";
+    case PH_T_TEXT:
+        return "TEXT";
+    case PH_T_DATETIME:
+        return "DATETIME";
+    case PH_T_DATE:
+        return "DATE";
+    case PH_T_BINARY:
+        return "BLOB";
+    }
+    return "?";
+}
+
+bool ph_column_is_null(const ph_column *c, const void *obj)
+{
+    const char *f = (const char *)obj + c->offset;
+    switch (c->type) {
+    case PH_T_STRING:
+    case PH_T_TEXT:
+        return *(char *const *)f == NULL;
+    case PH_T_BINARY:
+        return ((const ph_bytes *)f)->ptr == NULL;
+    case PH_T_INTEGER:
+    case PH_T_BIGINTEGER:
+        return c->nullable_ctype && ((const ph_int64_opt *)f)->is_null;
+    case PH_T_FLOAT:
+        return c->nullable_ctype && ((const ph_double_opt *)f)->is_null;
+    case PH_T_BOOLEAN:
+        return c->nullable_ctype && ((const ph_bool_opt *)f)->is_null;
+    case PH_T_DATETIME:
+        return c->nullable_ctype && ((const ph_datetime_opt *)f)->is_null;
+    case PH_T_DATE:
+        return c->nullable_ctype && ((const ph_date_opt *)f)->is_null;
+    }
+    return false;
+}
+
+static int parse_bool(const char *t, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "t", "yes", "y", "on"};
+    static const char *const no[] = {"0", "false", "f", "no", "n", "off"};
+    for (size_t i = 0; i < PH_COUNTOF(yes); i++) {
+        if (strcasecmp(t, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(t, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return PH_EINVAL;
+}
+
+int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len, ph_arena *a)
+{
+    char *f = (char *)obj + c->offset;
+    bool opt = c->nullable_ctype;
+    if (!text) {
+        switch (c->type) {
+        case PH_T_STRING:
+        case PH_T_TEXT:
+            *(char **)f = NULL;
+            return 0;
+        case PH_T_BINARY:
+            *(ph_bytes *)f = (ph_bytes){NULL, 0};
+            return 0;
+        default:
+            memset(f, 0, c->size);
+            if (opt) {
+                /* every *_opt type ends with `bool is_null` after its value */
+                switch (c->type) {
+                case PH_T_INTEGER:
+                case PH_T_BIGINTEGER:
+                    ((ph_int64_opt *)f)->is_null = true;
+                    break;
+                case PH_T_FLOAT:
+                    ((ph_double_opt *)f)->is_null = true;
+                    break;
+                case PH_T_BOOLEAN:
+                    ((ph_bool_opt *)f)->is_null = true;
+                    break;
+                case PH_T_DATETIME:
+                    ((ph_datetime_opt *)f)->is_null = true;
+                    break;
+                case PH_T_DATE:
+                    ((ph_date_opt *)f)->is_null = true;
+                    break;
+                default:
+                    break;
+                }
+            }
+            return 0;
+        }
+    }
+    char tmp[64];
+    if (c->type != PH_T_STRING && c->type != PH_T_TEXT && c->type != PH_T_BINARY) {
+        if (len >= sizeof(tmp))
+            return PH_EINVAL;
+        memcpy(tmp, text, len);
+        tmp[len] = '\0';
+    }
+    switch (c->type) {
+    case PH_T_INTEGER:
+    case PH_T_BIGINTEGER: {
+        int64_t v;
+        int rc = ph_parse_i64((ph_slice){text, len}, &v);
+        if (rc)
+            return rc;
+        if (c->type == PH_T_INTEGER && (v > INT32_MAX || v < INT32_MIN))
+            return PH_ERANGE;
+        if (opt)
+            *(ph_int64_opt *)f = (ph_int64_opt){v, false};
+        else
+            *(int64_t *)f = v;
+        return 0;
+    }
+    case PH_T_FLOAT: {
+        double v;
+        int rc = ph_parse_double((ph_slice){text, len}, &v);
+        if (rc)
+            return rc;
+        if (opt)
+            *(ph_double_opt *)f = (ph_double_opt){v, false};
+        else
+            *(double *)f = v;
+        return 0;
+    }
+    case PH_T_BOOLEAN: {
+        bool v;
+        if (parse_bool(tmp, &v))
+            return PH_EINVAL;
+        if (opt)
+            *(ph_bool_opt *)f = (ph_bool_opt){v, false};
+        else
+            *(bool *)f = v;
+        return 0;
+    }
+    case PH_T_DATETIME: {
+        int64_t v;
+        if (ph_datetime_parse(text, len, &v))
+            return PH_EINVAL;
+        if (opt)
+            *(ph_datetime_opt *)f = (ph_datetime_opt){{v}, false};
+        else
+            *(ph_datetime *)f = (ph_datetime){v};
+        return 0;
+    }
+    case PH_T_DATE: {
+        int32_t v;
+        if (ph_date_parse(text, len, &v))
+            return PH_EINVAL;
+        if (opt)
+            *(ph_date_opt *)f = (ph_date_opt){{v}, false};
+        else
+            *(ph_date *)f = (ph_date){v};
+        return 0;
+    }
+    case PH_T_STRING:
+    case PH_T_TEXT: {
+        char *s = ph_arena_strndup(a, text, len);
+        if (!s)
+            return PH_ENOMEM;
+        *(char **)f = s;
+        return 0;
+    }
+    case PH_T_BINARY: {
+        uint8_t *p = ph_arena_memdup(a, len ? text : "", len);
+        if (!p)
+            return PH_ENOMEM;
+        *(ph_bytes *)f = (ph_bytes){p, len};
+        return 0;
+    }
+    }
+    return PH_EINVAL;
+}
+
+int ph_column_format(const ph_column *c, const void *obj, ph_buf *out)
+{
+    const char *f = (const char *)obj + c->offset;
+    if (ph_column_is_null(c, obj))
+        return ph_buf_puts(out, "None");
+    char t[40];
+    switch (c->type) {
+    case PH_T_INTEGER:
+    case PH_T_BIGINTEGER:
+        return ph_buf_put_i64(out, *(const int64_t *)f);
+    case PH_T_FLOAT:
+        return ph_buf_printf(out, "%.17g", *(const double *)f);
+    case PH_T_BOOLEAN:
+        return ph_buf_puts(out, *(const bool *)f ? "True" : "False");
+    case PH_T_DATETIME:
+        ph_datetime_format(((const ph_datetime *)f)->usec, t, sizeof(t));
+        return ph_buf_puts(out, t);
+    case PH_T_DATE:
+        ph_date_format(((const ph_date *)f)->days, t, sizeof(t));
+        return ph_buf_puts(out, t);
+    case PH_T_STRING:
+    case PH_T_TEXT:
+        return ph_buf_puts(out, *(char *const *)f);
+    case PH_T_BINARY: {
+        const ph_bytes *b = (const ph_bytes *)f;
+        return ph_buf_append(out, b->ptr, b->len);
+    }
+    }
+    return 0;
+}
+
+static int check_fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+    if (err && errlen)
+        snprintf(err, errlen, fmt, a, b);
+    return PH_EINVAL;
+}
+
+int ph_model_check(const ph_model *m, char *err, size_t errlen)
+{
+    size_t npk = 0;
+    if (m->ncolumns == 0 || m->ncolumns > 64)
+        return check_fail(err, errlen, "%s: a model has 1 to 64 columns%s", m->name, "");
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const ph_column *c = &m->columns[i];
+        if (c->flags & PH_PK)
+            npk++;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->columns[j].name, c->name) == 0)
+                return check_fail(err, errlen, "%s: column %s declared twice", m->name, c->name);
+        if ((c->flags & PH_PK) && c->type != PH_T_INTEGER && c->type != PH_T_BIGINTEGER)
+            return check_fail(err, errlen, "%s.%s: the primary key must be Integer or BigInteger",
+                              m->name, c->name);
+        if (c->type == PH_T_STRING && c->length <= 0)
+            return check_fail(err, errlen, "%s.%s: String needs a length", m->name, c->name);
+        if (c->foreign_key && !strchr(c->foreign_key, '.'))
+            return check_fail(err, errlen, "%s.%s: foreign key must be \"table.column\"", m->name,
+                              c->name);
+        if (c->default_value &&
+            !(c->type == PH_T_DATETIME && strcmp(c->default_value, "now") == 0)) {
+            ph_arena *a = ph_arena_new(256);
+            if (!a)
+                return PH_ENOMEM;
+            void *obj = ph_arena_calloc(a, 1, m->size);
+            int rc = obj ? ph_column_parse(c, obj, c->default_value, strlen(c->default_value), a)
+                         : PH_ENOMEM;
+            ph_arena_free(a);
+            if (rc)
+                return check_fail(err, errlen, "%s.%s: the default cannot be parsed", m->name,
+                                  c->name);
+        }
+    }
+    if (npk != 1)
+        return check_fail(err, errlen, "%s: a model needs exactly one primary key%s", m->name, "");
+    /* Coverage: columns and relationship fields cover the struct after the
+       header, up to padding (a field the descriptor forgot is found here;
+       the macros make overlaps impossible). */
+    size_t covered_to = sizeof(ph_obj);
+    for (;;) {
+        size_t next = SIZE_MAX, end = 0;
+        for (size_t i = 0; i < m->ncolumns; i++) {
+            const ph_column *c = &m->columns[i];
+            if (c->offset >= covered_to && c->offset < next) {
+                next = c->offset;
+                end = c->offset + c->size;
+            }
+        }
+        for (size_t i = 0; i < m->nrelationships; i++) {
+            const ph_relationship *r = &m->relationships[i];
+            size_t sz = (r->kind == PH_REL_ONE_TO_MANY || r->kind == PH_REL_MANY_TO_MANY)
+                            ? sizeof(ph_list)
+                            : sizeof(void *);
+            if (r->offset >= covered_to && r->offset < next) {
+                next = r->offset;
+                end = r->offset + sz;
+            }
+        }
+        if (next == SIZE_MAX)
+            break;
+        if (next - covered_to >= sizeof(void *)) {
+            char where[64];
+            snprintf(where, sizeof(where), "%zu undescribed bytes at offset %zu", next - covered_to,
+                     covered_to);
+            return check_fail(err, errlen, "%s: %s", m->name, where);
+        }
+        covered_to = end;
+    }
+    if (m->size - covered_to >= sizeof(void *)) {
+        char where[64];
+        snprintf(where, sizeof(where), "%zu undescribed bytes at offset %zu", m->size - covered_to,
+                 covered_to);
+        return check_fail(err, errlen, "%s: %s", m->name, where);
+    }
+    return 0;
+}

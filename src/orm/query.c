@@ -1,0 +1,509 @@
+/*
+ * The query builder: filters (by column, or SQL fragments whose column
+ * names are checked against the model and quoted), ordering, limit and
+ * offset, and the terminal calls (all, first, one, count, exists, delete,
+ * paginate).  Values are always bound; rows are mapped through the model's
+ * offsets into objects in the session's arena, via its identity map.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+struct ph_query {
+    ph_session *s;
+    const ph_model *m;
+    ph_buf where; /* "(a) AND (b)" */
+    ph_buf order; /* "\"id\" DESC, ..." */
+    ph_val *params;
+    size_t np, capp;
+    int64_t limit, offset;
+    bool has_limit, has_offset;
+    int err;
+};
+
+ph_query *ph_query_new(ph_session *s, const ph_model *m)
+{
+    ph_query *q = PH_ARENA_NEW(s->arena, ph_query);
+    if (!q)
+        return NULL;
+    q->s = s;
+    q->m = m;
+    ph_buf_init(&q->where, s->arena);
+    ph_buf_init(&q->order, s->arena);
+    return q;
+}
+
+static ph_query *q_fail(ph_query *q, int code, const char *fmt, const char *a)
+{
+    if (!q->err) {
+        q->err = code;
+        ph__session_error(q->s, code, fmt, a, q->m->name);
+    }
+    return q;
+}
+
+/* Keeps a value, copying text and bytes into the arena. */
+static int add_param(ph_query *q, ph_val v)
+{
+    if (q->np == q->capp) {
+        size_t cap = q->capp ? q->capp * 2 : 8;
+        ph_val *p = ph_arena_alloc(q->s->arena, cap * sizeof(*p));
+        if (!p)
+            return PH_ENOMEM;
+        if (q->np)
+            memcpy(p, q->params, q->np * sizeof(*p));
+        q->params = p;
+        q->capp = cap;
+    }
+    if (v.type == PH_V_TEXT || v.type == PH_V_BLOB) {
+        char *copy = ph_arena_memdup(q->s->arena, v.u.s.len ? v.u.s.ptr : "", v.u.s.len);
+        if (!copy)
+            return PH_ENOMEM;
+        v.u.s.ptr = copy;
+    }
+    q->params[q->np++] = v;
+    return 0;
+}
+
+static bool type_fits(const ph_column *c, ph_val v)
+{
+    switch (v.type) {
+    case PH_V_NULL:
+        return true;
+    case PH_V_INT:
+        return c->type == PH_T_INTEGER || c->type == PH_T_BIGINTEGER || c->type == PH_T_FLOAT ||
+               c->type == PH_T_BOOLEAN;
+    case PH_V_DOUBLE:
+        return c->type == PH_T_FLOAT;
+    case PH_V_BOOL:
+        return c->type == PH_T_BOOLEAN;
+    case PH_V_TEXT:
+        return c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_DATETIME ||
+               c->type == PH_T_DATE;
+    case PH_V_BLOB:
+        return c->type == PH_T_BINARY;
+    case PH_V_DATETIME:
+        return c->type == PH_T_DATETIME;
+    case PH_V_DATE:
+        return c->type == PH_T_DATE;
+    }
+    return false;
+}
+
+ph_query *ph_query_filter_by(ph_query *q, const char *column, ph_val value)
+{
+    if (q->err)
+        return q;
+    const ph_column *c = ph_model_column(q->m, column);
+    if (!c)
+        return q_fail(q, PH_EUNDEFINED, "unknown column '%s' in filter_by on %s", column);
+    if (!type_fits(c, value))
+        return q_fail(q, PH_ETYPE, "value of the wrong type for column '%s' of %s", column);
+    if (q->where.len)
+        ph_buf_puts(&q->where, " AND ");
+    ph_db_put_ident(&q->where, c->name);
+    if (value.type == PH_V_NULL) {
+        ph_buf_puts(&q->where, " IS NULL");
+    } else {
+        ph_buf_puts(&q->where, " = ?");
+        if (add_param(q, value))
+            q->err = PH_ENOMEM;
+    }
+    if (ph_buf_status(&q->where))
+        q->err = PH_ENOMEM;
+    return q;
+}
+
+/* Words a filter fragment may use besides column names. */
+static bool sql_keyword(const char *w, size_t n)
+{
+    static const char *const kw[] = {"and",   "or",      "not",     "is",   "null",   "like",
+                                     "ilike", "in",      "between", "true", "false",  "escape",
+                                     "glob",  "collate", "nocase",  "asc",  "desc",   "case",
+                                     "when",  "then",    "else",    "end",  "exists", "distinct"};
+    for (size_t i = 0; i < PH_COUNTOF(kw); i++)
+        if (strlen(kw[i]) == n && strncasecmp(kw[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+ph_query *ph_query_filter_v(ph_query *q, const char *sql, const ph_val *params, size_t nparams)
+{
+    if (q->err)
+        return q;
+    ph_buf out;
+    ph_buf_init(&out, q->s->arena);
+    size_t holes = 0;
+    const char *p = sql;
+    while (*p) {
+        if (*p == '\'') { /* string literal, copied as is */
+            const char *e = p + 1;
+            while (*e && !(*e == '\'' && e[1] != '\''))
+                e += (*e == '\'' && e[1] == '\'') ? 2 : 1;
+            if (!*e)
+                return q_fail(q, PH_EPARSE, "unclosed quote in filter '%s' on %s", sql);
+            ph_buf_append(&out, p, (size_t)(e + 1 - p));
+            p = e + 1;
+        } else if (*p == '"' || isalpha((unsigned char)*p) || *p == '_') {
+            const char *w = p;
+            size_t n;
+            if (*p == '"') {
+                const char *e = strchr(p + 1, '"');
+                if (!e)
+                    return q_fail(q, PH_EPARSE, "unclosed quote in filter '%s' on %s", sql);
+                w = p + 1;
+                n = (size_t)(e - w);
+                p = e + 1;
+            } else {
+                while (isalnum((unsigned char)*p) || *p == '_')
+                    p++;
+                n = (size_t)(p - w);
+                const char *after = p;
+                while (*after == ' ')
+                    after++;
+                if (*after == '(' || sql_keyword(w, n)) { /* function or keyword */
+                    ph_buf_append(&out, w, n);
+                    continue;
+                }
+            }
+            const ph_column *c = ph_model_column_n(q->m, w, n);
+            if (!c) {
+                char name[80];
+                snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), w);
+                return q_fail(q, PH_EUNDEFINED, "unknown column '%s' in filter on %s", name);
+            }
+            ph_db_put_ident(&out, c->name);
+        } else if (*p == '?') {
+            holes++;
+            ph_buf_putc(&out, *p++);
+        } else if (*p == ';') {
+            return q_fail(q, PH_EPARSE, "';' in filter '%s' on %s", sql);
+        } else if (*p == '-' && p[1] == '-') {
+            return q_fail(q, PH_EPARSE, "comment in filter '%s' on %s", sql);
+        } else {
+            ph_buf_putc(&out, *p++);
+        }
+    }
+    if (holes != nparams) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "%zu placeholders but %zu values", holes, nparams);
+        return q_fail(q, PH_EMISUSE, "filter: %s on %s", msg);
+    }
+    if (q->where.len)
+        ph_buf_puts(&q->where, " AND ");
+    ph_buf_putc(&q->where, '(');
+    ph_buf_slice(&q->where, ph_buf_view(&out));
+    ph_buf_putc(&q->where, ')');
+    for (size_t i = 0; i < nparams; i++)
+        if (add_param(q, params[i]))
+            q->err = PH_ENOMEM;
+    if (ph_buf_status(&q->where) || ph_buf_status(&out))
+        q->err = PH_ENOMEM;
+    return q;
+}
+
+ph_query *ph_query_filter(ph_query *q, const char *sql, size_t nparams, ...)
+{
+    ph_val vals[32];
+    if (nparams > PH_COUNTOF(vals))
+        return q_fail(q, PH_ELIMIT, "more than 32 values in filter '%s' on %s", sql);
+    va_list ap;
+    va_start(ap, nparams);
+    for (size_t i = 0; i < nparams; i++)
+        vals[i] = va_arg(ap, ph_val);
+    va_end(ap);
+    return ph_query_filter_v(q, sql, vals, nparams);
+}
+
+ph_query *ph_query_order_by(ph_query *q, const char *column, ph_order order)
+{
+    if (q->err)
+        return q;
+    const ph_column *c = ph_model_column(q->m, column);
+    if (!c)
+        return q_fail(q, PH_EUNDEFINED, "unknown column '%s' in order_by on %s", column);
+    if (q->order.len)
+        ph_buf_puts(&q->order, ", ");
+    ph_db_put_ident(&q->order, c->name);
+    ph_buf_puts(&q->order, order == PH_DESC ? " DESC" : " ASC");
+    if (ph_buf_status(&q->order))
+        q->err = PH_ENOMEM;
+    return q;
+}
+
+ph_query *ph_query_limit(ph_query *q, int64_t limit)
+{
+    if (limit < 0)
+        return q_fail(q, PH_ERANGE, "negative limit%s on %s", "");
+    q->limit = limit;
+    q->has_limit = true;
+    return q;
+}
+
+ph_query *ph_query_offset(ph_query *q, int64_t offset)
+{
+    if (offset < 0)
+        return q_fail(q, PH_ERANGE, "negative offset%s on %s", "");
+    q->offset = offset;
+    q->has_offset = true;
+    return q;
+}
+
+/* ---- SQL text -------------------------------------------------------------------- */
+
+typedef enum { SEL_ROWS, SEL_COUNT, SEL_EXISTS, SEL_DELETE } sel_kind;
+
+/* Builds the statement into b and its values into vals (room for np + 2). */
+static int build(ph_query *q, sel_kind kind, bool use_limit, int64_t limit, int64_t offset,
+                 ph_buf *b, ph_val *vals, size_t *nvals)
+{
+    bool pg = ph_db_conn_dialect(q->s->conn) == PH_DB_POSTGRES;
+    bool paged = use_limit || offset;
+    switch (kind) {
+    case SEL_ROWS:
+        ph_buf_puts(b, "SELECT ");
+        ph__put_columns(b, q->m);
+        ph_buf_puts(b, " FROM ");
+        break;
+    case SEL_COUNT:
+        ph_buf_puts(b, paged ? "SELECT count(*) FROM (SELECT 1 FROM " : "SELECT count(*) FROM ");
+        break;
+    case SEL_EXISTS:
+        ph_buf_puts(b, "SELECT EXISTS (SELECT 1 FROM ");
+        break;
+    case SEL_DELETE:
+        ph_buf_puts(b, "DELETE FROM ");
+        break;
+    }
+    ph_db_put_ident(b, q->m->table);
+    if (q->where.len) {
+        ph_buf_puts(b, " WHERE ");
+        ph_buf_slice(b, ph_buf_view(&q->where));
+    }
+    if (q->np)
+        memcpy(vals, q->params, q->np * sizeof(ph_val));
+    size_t n = q->np;
+    if (kind == SEL_ROWS && q->order.len) {
+        ph_buf_puts(b, " ORDER BY ");
+        ph_buf_slice(b, ph_buf_view(&q->order));
+    }
+    if (kind == SEL_ROWS || kind == SEL_COUNT) {
+        if (use_limit) {
+            ph_buf_puts(b, " LIMIT ?");
+            vals[n++] = PH_INT(limit);
+        } else if (offset && !pg) {
+            ph_buf_puts(b, " LIMIT -1");
+        }
+        if (offset) {
+            ph_buf_puts(b, " OFFSET ?");
+            vals[n++] = PH_INT(offset);
+        }
+    }
+    if (kind == SEL_EXISTS)
+        ph_buf_putc(b, ')');
+    if (kind == SEL_COUNT && paged)
+        ph_buf_puts(b, ") AS anon_1");
+    *nvals = n;
+    return ph_buf_status(b);
+}
+
+const char *ph_query_sql(ph_query *q)
+{
+    ph_buf b;
+    ph_buf_init(&b, q->s->arena);
+    ph_val *vals = ph_arena_alloc(q->s->arena, (q->np + 2) * sizeof(ph_val));
+    size_t n;
+    if (!vals ||
+        build(q, SEL_ROWS, q->has_limit, q->limit, q->has_offset ? q->offset : 0, &b, vals, &n))
+        return NULL;
+    return b.ptr;
+}
+
+/* Runs the SELECT and collects up to max rows (0: no limit of our own). */
+static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, void ***out,
+                    size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    if (q->err)
+        return q->err;
+    ph_session *s = q->s;
+    ph_buf b;
+    ph_buf_init(&b, s->arena);
+    ph_val vals[64];
+    ph_val *v = q->np + 2 <= PH_COUNTOF(vals)
+                    ? vals
+                    : ph_arena_alloc(s->arena, (q->np + 2) * sizeof(ph_val));
+    size_t n;
+    if (!v || build(q, SEL_ROWS, use_limit, limit, offset, &b, v, &n))
+        return ph__session_error(s, PH_ENOMEM, "out of memory");
+    ph_db_rows r;
+    bool fresh = s->nobjs == 0;
+    int rc = ph_db_query(s->conn, b.ptr, v, n, &r);
+    if (rc)
+        return ph__session_error(s, rc, "SELECT FROM %s: %s", q->m->table, ph_db_errmsg(s->conn));
+    size_t cap = use_limit && limit > 0 && limit < 1024 ? (size_t)limit : 16, len = 0;
+    void **items = ph_arena_alloc(s->arena, cap * sizeof(void *));
+    if (!items)
+        rc = PH_ENOMEM;
+    while (rc == 0 && (rc = ph_db_rows_next(&r)) == 1) {
+        rc = 0;
+        if (len == cap) {
+            void **bigger = ph_arena_alloc(s->arena, cap * 2 * sizeof(void *));
+            if (!bigger) {
+                rc = PH_ENOMEM;
+                break;
+            }
+            memcpy(bigger, items, len * sizeof(void *));
+            items = bigger;
+            cap *= 2;
+        }
+        rc = ph__session_load_row(s, q->m, &r, fresh, &items[len]);
+        if (rc == 0)
+            len++;
+    }
+    ph_db_rows_close(&r);
+    if (rc < 0)
+        return ph__session_error(s, rc, "SELECT FROM %s: %s", q->m->table,
+                                 ph_db_errmsg(s->conn)[0] ? ph_db_errmsg(s->conn)
+                                                          : ph_strerror(rc));
+    *out = items;
+    *nout = len;
+    return 0;
+}
+
+int ph_query_all(ph_query *q, void *rows_out, size_t *n)
+{
+    void **items;
+    int rc = run_rows(q, q->has_limit, q->limit, q->has_offset ? q->offset : 0, &items, n);
+    memcpy(rows_out, &items, sizeof(items));
+    return rc;
+}
+
+static int first_n(ph_query *q, int64_t want, void *row_out, bool exactly_one)
+{
+    void *null = NULL;
+    memcpy(row_out, &null, sizeof(null));
+    int64_t limit = q->has_limit && q->limit < want ? q->limit : want;
+    void **items;
+    size_t n;
+    int rc = run_rows(q, true, limit, q->has_offset ? q->offset : 0, &items, &n);
+    if (rc)
+        return rc;
+    if (n == 0)
+        return ph__session_error(q->s, PH_ENOTFOUND, "no %s found", q->m->name);
+    if (exactly_one && n > 1)
+        return ph__session_error(q->s, PH_EMULTIPLE, "more than one %s found", q->m->name);
+    memcpy(row_out, &items[0], sizeof(void *));
+    return 0;
+}
+
+int ph_query_first(ph_query *q, void *row_out)
+{
+    return first_n(q, 1, row_out, false);
+}
+
+int ph_query_one(ph_query *q, void *row_out)
+{
+    return first_n(q, 2, row_out, true);
+}
+
+static int scalar(ph_query *q, sel_kind kind, int64_t *out)
+{
+    if (q->err)
+        return q->err;
+    ph_session *s = q->s;
+    ph_buf b;
+    ph_buf_init(&b, s->arena);
+    ph_val *v = ph_arena_alloc(s->arena, (q->np + 2) * sizeof(ph_val));
+    size_t n;
+    int64_t offset = q->has_offset ? q->offset : 0;
+    if (!v || build(q, kind, q->has_limit, q->limit, offset, &b, v, &n))
+        return ph__session_error(s, PH_ENOMEM, "out of memory");
+    int rc;
+    if (kind == SEL_DELETE) {
+        rc = ph_db_exec(s->conn, b.ptr, v, n);
+        *out = rc ? 0 : ph_db_changes(s->conn);
+    } else {
+        rc = ph_db_query_int(s->conn, b.ptr, v, n, out);
+    }
+    if (rc)
+        return ph__session_error(s, rc, "%s %s: %s",
+                                 kind == SEL_DELETE ? "DELETE FROM" : "SELECT FROM", q->m->table,
+                                 ph_db_errmsg(s->conn));
+    return 0;
+}
+
+int ph_query_count(ph_query *q, int64_t *n)
+{
+    *n = 0;
+    return scalar(q, SEL_COUNT, n);
+}
+
+int ph_query_exists(ph_query *q, bool *exists)
+{
+    int64_t v = 0;
+    int rc = scalar(q, SEL_EXISTS, &v);
+    *exists = v != 0;
+    return rc;
+}
+
+int ph_query_delete(ph_query *q, int64_t *deleted)
+{
+    int64_t n = 0;
+    if (deleted)
+        *deleted = 0;
+    if (q->err)
+        return q->err;
+    if (q->order.len || q->has_limit || q->has_offset)
+        return ph__session_error(
+            q->s, PH_EMISUSE, "bulk delete on %s takes no order_by, limit or offset", q->m->name);
+    ph_db_conn *c = q->s->conn;
+    if (!ph_db_in_transaction(c)) {
+        int rc = ph_db_begin(c, true);
+        if (rc)
+            return ph__session_error(q->s, rc, "BEGIN: %s", ph_db_errmsg(c));
+    }
+    int rc = scalar(q, SEL_DELETE, &n);
+    if (rc) {
+        ph_session_rollback(q->s);
+        return rc;
+    }
+    if (deleted)
+        *deleted = n;
+    return 0;
+}
+
+int ph_query_paginate(ph_query *q, int64_t page, int64_t per_page, ph_page *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (page < 1 || per_page < 1)
+        return ph__session_error(q->s, PH_ERANGE, "page and per_page start at 1");
+    bool had_limit = q->has_limit, had_offset = q->has_offset;
+    q->has_limit = q->has_offset = false;
+    int64_t total;
+    int rc = ph_query_count(q, &total);
+    q->has_limit = had_limit;
+    q->has_offset = had_offset;
+    if (rc)
+        return rc;
+    if (page > INT64_MAX / per_page)
+        return ph__session_error(q->s, PH_ERANGE, "page out of range");
+    void **items;
+    size_t n;
+    rc = run_rows(q, true, per_page, (page - 1) * per_page, &items, &n);
+    if (rc)
+        return rc;
+    out->items = items;
+    out->n = n;
+    out->page = page;
+    out->per_page = per_page;
+    out->total = total;
+    out->pages = (total + per_page - 1) / per_page;
+    out->has_prev = page > 1;
+    out->has_next = page < out->pages;
+    return 0;
+}

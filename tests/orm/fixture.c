@@ -1,0 +1,123 @@
+/*
+ * The ORM tests' fixture and models (see fixture.h).
+ */
+#include "fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const ph_column Sample_columns[] = {
+    PH_INTEGER(Sample, id, PH_PK),
+    PH_STRING(Sample, name, 10, PH_NOT_NULL | PH_UNIQUE),
+    PH_TEXT(Sample, note, PH_INDEX),
+    PH_BOOLEAN(Sample, flag, PH_NOT_NULL),
+    PH_FLOAT(Sample, score, 0),
+    PH_DATETIME(Sample, created, 0),
+    PH_DATE(Sample, day, 0),
+    PH_BINARY(Sample, data, 0),
+    PH_BIGINTEGER(Sample, big, 0, .default_value = "3"),
+    PH_INTEGER(Sample, order, 0),
+};
+const ph_model Sample_model = PH_MODEL(Sample, "sample", Sample_columns);
+
+static const ph_column Parent_columns[] = {
+    PH_INTEGER(Parent, id, PH_PK),
+    PH_STRING(Parent, name, 50, PH_NOT_NULL),
+};
+const ph_model Parent_model = PH_MODEL(Parent, "parent", Parent_columns);
+
+static const ph_column Child_columns[] = {
+    PH_INTEGER(Child, id, PH_PK),
+    PH_INTEGER(Child, parent_id, PH_NOT_NULL, .foreign_key = "parent.id",
+               .ondelete = PH_ONDELETE_CASCADE),
+    PH_STRING(Child, code, 20, PH_UNIQUE | PH_INDEX),
+};
+const ph_model Child_model = PH_MODEL(Child, "child", Child_columns);
+
+const ph_model *const fx_models[] = {&Child_model, &Sample_model, &Parent_model};
+const size_t fx_nmodels = PH_COUNTOF(fx_models);
+
+const char *fx_pg_url(void)
+{
+    const char *u = getenv("PHIAL_TEST_PG_URL");
+    return u && *u ? u : NULL;
+}
+
+void fx_temp_path(char *out, size_t len, const char *name)
+{
+    static unsigned counter; /* test-only: unique names within one process */
+    const char *dir = getenv("PHIAL_BUILD");
+    snprintf(out, len, "%s/phial-test-%ld-%u-%s", dir && *dir ? dir : "/tmp", (long)getpid(),
+             counter++, name);
+}
+
+int fx_open(fx *f, ph_dialect d, bool memory)
+{
+    memset(f, 0, sizeof(*f));
+    f->d = d;
+    if (d == PH_DB_POSTGRES) {
+        if (!fx_pg_url())
+            return 1;
+        snprintf(f->url, sizeof(f->url), "%s", fx_pg_url());
+    } else if (memory) {
+        snprintf(f->url, sizeof(f->url), "sqlite:///:memory:");
+    } else {
+        fx_temp_path(f->path, sizeof(f->path), "orm.db");
+        snprintf(f->url, sizeof(f->url), "sqlite:///%s", f->path);
+    }
+    char err[256];
+    ph_db_config cfg = {.url = f->url, .echo = getenv("PHIAL_TEST_ECHO") != NULL};
+    if (ph_db_open(&cfg, &f->db, err, sizeof(err)) != 0) {
+        fprintf(stderr, "fx_open: %s\n", err);
+        return -1;
+    }
+    f->c = ph_db_conn_new(f->db);
+    if (ph_orm_drop_all(f->c, fx_models, fx_nmodels) != 0 ||
+        ph_orm_create_all(f->c, fx_models, fx_nmodels) != 0) {
+        fprintf(stderr, "fx_open: %s\n", ph_db_errmsg(f->c));
+        fx_close(f);
+        return -1;
+    }
+    fx_new_session(f);
+    return 0;
+}
+
+void fx_new_session(fx *f)
+{
+    ph_arena_free(f->a);
+    f->a = ph_arena_new(0);
+    f->s = ph_session_new(f->a, f->c);
+}
+
+void fx_close(fx *f)
+{
+    ph_arena_free(f->a);
+    f->a = NULL;
+    ph_db_conn_free(f->c);
+    f->c = NULL;
+    ph_db_close(f->db);
+    f->db = NULL;
+    if (f->path[0]) {
+        char p[600];
+        unlink(f->path);
+        snprintf(p, sizeof(p), "%s-wal", f->path);
+        unlink(p);
+        snprintf(p, sizeof(p), "%s-shm", f->path);
+        unlink(p);
+    }
+}
+
+int64_t fx_count(fx *f, const char *table)
+{
+    ph_buf b;
+    ph_buf_init(&b, NULL);
+    ph_buf_puts(&b, "SELECT count(*) FROM ");
+    ph_db_put_ident(&b, table);
+    int64_t n = -1;
+    if (ph_db_query_int(f->c, b.ptr, NULL, 0, &n) != 0)
+        n = -1;
+    ph_buf_free(&b);
+    return n;
+}

@@ -1,0 +1,96 @@
+/*
+ * Proves that a model whose C field types do not match its column types
+ * fails the build: compiles small bad models with $CC (default cc) and
+ * checks each fails with the static-assertion message naming the field,
+ * and that the good version of the same model compiles.
+ */
+#include "test.h"
+
+#include <unistd.h>
+
+/* Compiles a model snippet; returns the compiler's exit status and its
+ * output (heap, caller frees) in *out. */
+static int compile(const char *fields, const char *columns, char **out)
+{
+    const char *dir = getenv("PHIAL_BUILD");
+    const char *top = getenv("PHIAL_TOP");
+    const char *cc = getenv("CC");
+    char src[512], log[600], cmd[2048];
+    snprintf(src, sizeof(src), "%s/phial-model-%ld.c", dir && *dir ? dir : "/tmp", (long)getpid());
+    snprintf(log, sizeof(log), "%s.log", src);
+    FILE *f = fopen(src, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "#include \"phial/model.h\"\n"
+            "typedef struct User { ph_obj _ph; %s } User;\n"
+            "static const ph_column User_columns[] = { %s };\n"
+            "const ph_model User_model = PH_MODEL(User, \"user\", User_columns);\n",
+            fields, columns);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s -std=c11 -Wall -Werror -I%s/include -c %s -o /dev/null >%s 2>&1",
+             cc && *cc ? cc : "cc", top && *top ? top : ".", src, log);
+    int status = system(cmd);
+    *out = NULL;
+    f = fopen(log, "r");
+    if (f) {
+        char *buf = calloc(1, 65536);
+        if (buf)
+            fread(buf, 1, 65535, f);
+        fclose(f);
+        *out = buf;
+    }
+    unlink(src);
+    unlink(log);
+    return status;
+}
+
+static void expect_fail(const char *fields, const char *columns, const char *msg)
+{
+    char *out;
+    int status = compile(fields, columns, &out);
+    CHECK(status != 0);
+    CHECK_CONTAINS(out, "static assert");
+    CHECK_CONTAINS(out, msg);
+    free(out);
+}
+
+static void test_good_model_compiles(void)
+{
+    char *out;
+    int status = compile("int64_t id; char *username; ph_int64_opt age; bool ok;",
+                         "PH_INTEGER(User, id, PH_PK), PH_STRING(User, username, 100, PH_NOT_NULL),"
+                         "PH_INTEGER(User, age, 0), PH_BOOLEAN(User, ok, PH_NOT_NULL)",
+                         &out);
+    CHECK_INT(status, 0);
+    if (status)
+        fprintf(stderr, "%s\n", out ? out : "");
+    free(out);
+}
+
+static void test_bad_models_fail(void)
+{
+    expect_fail("int id;", "PH_INTEGER(User, id, PH_PK)",
+                "User.id: C type must be int64_t (NOT NULL/PK) or ph_int64_opt (nullable)");
+    expect_fail("int64_t id; char username[101];",
+                "PH_INTEGER(User, id, PH_PK), PH_STRING(User, username, 100, PH_NOT_NULL)",
+                "User.username: C type must be char *");
+    expect_fail("int64_t id; const char *username;",
+                "PH_INTEGER(User, id, PH_PK), PH_STRING(User, username, 100, PH_NOT_NULL)",
+                "User.username: C type must be char *");
+    expect_fail("int64_t id; int64_t age;", "PH_INTEGER(User, id, PH_PK), PH_INTEGER(User, age, 0)",
+                "User.age: C type must be int64_t (NOT NULL/PK) or ph_int64_opt (nullable)");
+    expect_fail("int64_t id; int ok;",
+                "PH_INTEGER(User, id, PH_PK), PH_BOOLEAN(User, ok, PH_NOT_NULL)",
+                "User.ok: C type must be bool");
+    expect_fail("int64_t id; double when;",
+                "PH_INTEGER(User, id, PH_PK), PH_DATETIME(User, when, PH_NOT_NULL)",
+                "User.when: C type must be ph_datetime");
+}
+
+int main(void)
+{
+    RUN(test_good_model_compiles);
+    RUN(test_bad_models_fail);
+    TEST_END();
+}
