@@ -1,0 +1,118 @@
+/*
+ * The application object: configuration, routes, hooks, error pages,
+ * static files and the access log.  No globals: two apps can live in one
+ * process, and a test builds one in a few lines and calls ph_app_handle()
+ * without any network.
+ *
+ *     ph_app *app = ph_app_new("app");
+ *     ph_app_route(app, PH_GET, "/", "index", index_view);
+ *     ph_app_static(app, "app/static");
+ *     ... ph_server_run(app, &opts) ...
+ *     ph_app_free(app);
+ *
+ * Everything is configured at start-up (before the server starts); the app
+ * is read-only while serving.
+ */
+#ifndef PHIAL_APP_H
+#define PHIAL_APP_H
+
+#include "phial/core.h"
+#include "phial/http.h"
+#include "phial/router.h"
+
+typedef struct ph_app ph_app;
+
+/* A hook run before every handler: return 0 to go on, a negative code for
+ * a 500.  If it produces a response (res->status set), the handler is
+ * skipped (Flask's before_request returning a value). */
+typedef int (*ph_before_hook)(ph_request *req, ph_response *res, void *userdata);
+/* A hook run after the handler (or error page) with the final response;
+ * may change it.  A negative return gives a 500. */
+typedef int (*ph_after_hook)(ph_request *req, ph_response *res, void *userdata);
+/* Per-request context: begin runs before routing and the before hooks,
+ * typically setting req->user (a database session, the user session); end
+ * runs after the response is final, with err the handler's result (0 or a
+ * PH_E* code) so it can commit or roll back.  begin returning non-zero
+ * gives a 500 (end is still called). */
+typedef int (*ph_request_begin)(ph_request *req, void *userdata);
+typedef void (*ph_request_end)(ph_request *req, int err, void *userdata);
+/* Per-worker-thread state: init runs on a thread's first request and its
+ * result is req->thread_state for every request on that thread; fini runs
+ * when the thread ends (the server stops).  init returning NULL is
+ * retried on the next request (and that request gets a 500). */
+typedef void *(*ph_thread_init)(void *userdata);
+typedef void (*ph_thread_fini)(void *state, void *userdata);
+
+/* A new app; NULL when out of memory.  name is used in log lines.  The
+ * defaults are Flask's where Flask has one (MAX_CONTENT_LENGTH 1 MiB here). */
+ph_app *ph_app_new(const char *name);
+/* Frees the app and its routes (thread states must be gone: stop servers
+ * first).  NULL ok. */
+void ph_app_free(ph_app *app);
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* Reads KEY=VALUE lines (blank lines and '#' comments skipped, spaces
+ * around key and value trimmed, optional quotes removed).  PH_EIO when the
+ * file cannot be read, PH_EPARSE (with the line in the log) for a line
+ * without '='. */
+int ph_app_config_load_file(ph_app *app, const char *path);
+/* Sets a value in code (wins over environment and file).  Copied. */
+int ph_app_config_set(ph_app *app, const char *key, const char *value);
+/* The value: set in code, else the environment, else the config file, else
+ * Phial's default; NULL when none.  Borrowed, lives as long as the app (or
+ * the environment). */
+const char *ph_app_config_get(const ph_app *app, const char *key);
+/* The value as an integer, def when unset; PH_EINVAL when not a number. */
+int ph_app_config_int(const ph_app *app, const char *key, int64_t def, int64_t *out);
+
+/* ---- routes and hooks -------------------------------------------------- */
+
+/* Adds a route (see ph_router_add); an error is also logged.  0 or PH_E*. */
+int ph_app_route(ph_app *app, unsigned methods, const char *pattern, const char *name,
+                 ph_handler handler);
+/* The app's router (read-only while serving). */
+const ph_router *ph_app_router(const ph_app *app);
+int ph_app_before_request(ph_app *app, ph_before_hook fn, void *userdata);
+int ph_app_after_request(ph_app *app, ph_after_hook fn, void *userdata);
+/* The page for an error status (400, 404, 405, 413, 500, ...): handler is
+ * called with res reset and res->status preset; it fills the body. */
+int ph_app_error_handler(ph_app *app, int status, ph_handler handler);
+void ph_app_set_request_hooks(ph_app *app, ph_request_begin begin, ph_request_end end,
+                              void *userdata);
+void ph_app_set_thread_hooks(ph_app *app, ph_thread_init init, ph_thread_fini fini, void *userdata);
+/* Serves files of folder under /static/<path:filename> (route "static"),
+ * with Content-Type, ETag, Last-Modified and 304s; nothing outside folder
+ * is reachable.  PH_ENOTFOUND when folder does not exist. */
+int ph_app_static(ph_app *app, const char *folder);
+/* Turns the access log off (on by default). */
+void ph_app_set_access_log(ph_app *app, bool on);
+
+/* ---- serving ------------------------------------------------------------- */
+
+/* Answers req into res: request hooks, routing (404/405 with Allow, HEAD as
+ * GET, automatic OPTIONS), before hooks, the handler, error pages, after
+ * hooks, the Server and Content-Type headers.  Never fails: any fault
+ * becomes a 500 page and a log line.  res must be ph_response_init'ed. */
+void ph_app_handle(ph_app *app, ph_request *req, ph_response *res);
+/* Writes the access-log line for a finished request: common log format
+ * plus the duration in milliseconds:
+ *   127.0.0.1 - - [28/Nov/2026:13:45:00 +0000] "GET / HTTP/1.1" 200 11 0.153ms */
+void ph_app_log_access(const ph_app *app, const ph_request *req, int status, uint64_t bytes);
+/* Builds the URL of a route by name (see ph_router_url_for). */
+char *ph_url_for(const ph_app *app, ph_arena *a, const char *name, ...);
+
+/* The limits the server enforces, read from the config once at start. */
+typedef struct ph_app_limits {
+    size_t max_content_length;   /* MAX_CONTENT_LENGTH, default 1 MiB */
+    size_t max_url_length;       /* MAX_URL_LENGTH, default 8 KiB */
+    size_t max_header_size;      /* MAX_HEADER_SIZE (all headers), default 16 KiB */
+    size_t max_form_parts;       /* MAX_FORM_PARTS, default 1000 */
+    unsigned connection_timeout; /* CONNECTION_TIMEOUT seconds, default 30 */
+    unsigned connection_limit;   /* CONNECTION_LIMIT per worker, default 1000 */
+    unsigned shutdown_timeout;   /* SHUTDOWN_TIMEOUT seconds, default 10 */
+} ph_app_limits;
+/* 0 or PH_EINVAL (a value is not a number; logged). */
+int ph_app_limits_get(const ph_app *app, ph_app_limits *out);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * The server: a supervisor process owning the listening socket and N
+ * worker processes, each running a libmicrohttpd daemon (epoll, optional
+ * thread pool) on that socket.  A worker that dies is replaced; a worker
+ * exits when its supervisor dies; SIGTERM/SIGINT stop accepting, let the
+ * requests in flight finish (bounded by SHUTDOWN_TIMEOUT) and exit 0.
+ *
+ * The server translates between libmicrohttpd and ph_request/ph_response:
+ * the app's handler sees one call with the complete request.
+ */
+#ifndef PHIAL_SERVER_H
+#define PHIAL_SERVER_H
+
+#include "phial/app.h"
+
+typedef struct ph_server_options {
+    const char *host; /* "127.0.0.1" */
+    int port;         /* 5000 */
+    int workers;      /* processes; 0: one per core */
+    int threads;      /* threads per worker; 0 or 1: one event-loop thread */
+} ph_server_options;
+
+/* Defaults, then HOST, PORT, WORKERS, THREADS from the environment.  0 or
+ * PH_EINVAL (message in err) for a malformed value. */
+int ph_server_options_init(ph_server_options *o, char *err, size_t errlen);
+/* Parses --host H --port P --workers N --threads N (also --opt=value) over
+ * what is in o.  Arguments are borrowed.  0 or PH_EINVAL with a message. */
+int ph_server_options_parse(ph_server_options *o, int argc, char **argv, char *err, size_t errlen);
+/* Binds, prints "Serving on http://HOST:PORT" on stdout, runs the workers
+ * until SIGTERM/SIGINT.  Returns (in the supervisor only) 0 after a clean
+ * shutdown, PH_EIO when the socket cannot be bound (logged).  Workers never
+ * return from this call: they exit. */
+int ph_server_run(ph_app *app, const ph_server_options *o);
+
+#endif

@@ -1,0 +1,287 @@
+/*
+ * The supervisor: parses the server options, binds the listening socket,
+ * forks the workers and keeps them alive.  A worker that dies is replaced
+ * (with a short back-off if it dies right after starting); SIGTERM or
+ * SIGINT is passed on to the workers, which drain, and the supervisor
+ * exits 0 once they are gone (killing stragglers after SHUTDOWN_TIMEOUT).
+ *
+ * The supervisor stays single-threaded (it forks) and waits for signals
+ * with sigtimedwait on a blocked set, so it needs no signal handlers.
+ */
+#include "phial/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    int64_t v;
+    if (!s || ph_parse_i64(ph_slice_cstr(s), &v) < 0 || v < lo || v > hi)
+        return PH_EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+static int bad(char *err, size_t errlen, const char *what, const char *value)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "invalid %s: \"%s\"", what, value ? value : "");
+    return PH_EINVAL;
+}
+
+int ph_server_options_init(ph_server_options *o, char *err, size_t errlen)
+{
+    *o = (ph_server_options){.host = "127.0.0.1", .port = 5000, .workers = 0, .threads = 1};
+    const char *v;
+    if ((v = getenv("HOST")) && *v)
+        o->host = v;
+    if ((v = getenv("PORT")) && *v && parse_int(v, 0, 65535, &o->port) < 0)
+        return bad(err, errlen, "PORT", v);
+    if ((v = getenv("WORKERS")) && *v && parse_int(v, 0, 1024, &o->workers) < 0)
+        return bad(err, errlen, "WORKERS", v);
+    if ((v = getenv("THREADS")) && *v && parse_int(v, 0, 1024, &o->threads) < 0)
+        return bad(err, errlen, "THREADS", v);
+    return 0;
+}
+
+int ph_server_options_parse(ph_server_options *o, int argc, char **argv, char *err, size_t errlen)
+{
+    static const char *const names[] = {"--host", "--port", "--workers", "--threads"};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        int which = -1;
+        for (int k = 0; k < (int)PH_COUNTOF(names); k++) {
+            size_t n = strlen(names[k]);
+            if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                which = k;
+                if (a[n] == '=')
+                    val = a + n + 1;
+                else if (i + 1 < argc)
+                    val = argv[++i];
+                break;
+            }
+        }
+        if (which < 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "unknown option \"%s\"", a);
+            return PH_EINVAL;
+        }
+        if (!val)
+            return bad(err, errlen, names[which] + 2, "");
+        switch (which) {
+        case 0:
+            if (!*val)
+                return bad(err, errlen, "host", val);
+            o->host = val;
+            break;
+        case 1:
+            if (parse_int(val, 0, 65535, &o->port) < 0)
+                return bad(err, errlen, "port", val);
+            break;
+        case 2:
+            if (parse_int(val, 0, 1024, &o->workers) < 0)
+                return bad(err, errlen, "workers", val);
+            break;
+        case 3:
+            if (parse_int(val, 0, 1024, &o->threads) < 0)
+                return bad(err, errlen, "threads", val);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* A listening, non-blocking socket on host:port; -1 (logged) on failure.
+ * *port_out gets the bound port (useful for port 0). */
+static int listen_on(const char *host, int port, int *port_out)
+{
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, ps, &hints, &res);
+    if (rc != 0) {
+        ph_log_error("cannot resolve %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        ph_log_error("cannot listen on %s:%d: %s", host, port, strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    *port_out = port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        char hbuf[64], sbuf[16];
+        if (getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), sbuf, sizeof(sbuf),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+            *port_out = atoi(sbuf);
+    }
+    return fd;
+}
+
+typedef struct slot {
+    pid_t pid;
+    int64_t started_ns;
+    int64_t restart_at_ns;
+} slot;
+
+static pid_t spawn(ph_app *app, const ph_app_limits *limits, int fd, int threads)
+{
+    pid_t parent = getpid();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0)
+        ph__worker_run(app, limits, fd, threads, parent);
+    if (pid < 0)
+        ph_log_error("fork: %s", strerror(errno));
+    return pid;
+}
+
+static void describe_exit(int st, char *buf, size_t n)
+{
+    if (WIFEXITED(st))
+        snprintf(buf, n, "exited with status %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, n, "killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, n, "stopped");
+}
+
+/* Reaps dead workers; returns how many are still running. */
+static int reap(slot *slots, int n, bool stopping)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (int i = 0; i < n; i++) {
+            if (slots[i].pid != pid)
+                continue;
+            slots[i].pid = 0;
+            if (!stopping) {
+                char why[64];
+                describe_exit(st, why, sizeof(why));
+                ph_log_warn("worker %ld %s; starting a new one", (long)pid, why);
+                int64_t now = ph_now_ns();
+                /* dying within a second of starting: back off a little */
+                slots[i].restart_at_ns =
+                    now - slots[i].started_ns < 1000000000 ? now + 500000000 : now;
+            }
+        }
+    }
+    int alive = 0;
+    for (int i = 0; i < n; i++)
+        alive += slots[i].pid > 0;
+    return alive;
+}
+
+int ph_server_run(ph_app *app, const ph_server_options *o)
+{
+    ph_app_limits limits;
+    if (ph_app_limits_get(app, &limits) < 0)
+        return PH_EINVAL;
+    int nworkers = o->workers;
+    if (nworkers <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        nworkers = n > 0 ? (int)n : 1;
+    }
+    int port = 0;
+    int fd = listen_on(o->host, o->port, &port);
+    if (fd < 0)
+        return PH_EIO;
+    slot *slots = calloc((size_t)nworkers, sizeof(*slots));
+    if (!slots) {
+        close(fd);
+        return PH_ENOMEM;
+    }
+
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+
+    bool v6 = strchr(o->host, ':') != NULL;
+    printf("Serving on http://%s%s%s:%d\n", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
+    fflush(stdout);
+    ph_log_info("%d worker(s), %d thread(s) each", nworkers, o->threads > 1 ? o->threads : 1);
+
+    bool stopping = false;
+    while (!stopping) {
+        int64_t now = ph_now_ns();
+        for (int i = 0; i < nworkers; i++) {
+            if (slots[i].pid == 0 && now >= slots[i].restart_at_ns) {
+                pid_t pid = spawn(app, &limits, fd, o->threads);
+                if (pid > 0) {
+                    slots[i].pid = pid;
+                    slots[i].started_ns = now;
+                } else {
+                    slots[i].restart_at_ns = now + 1000000000;
+                }
+            }
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            ph_log_info("signal %d: shutting down", sig);
+            stopping = true;
+        }
+        reap(slots, nworkers, stopping);
+    }
+
+    /* the workers stop accepting and finish what they have */
+    close(fd);
+    for (int i = 0; i < nworkers; i++)
+        if (slots[i].pid > 0)
+            kill(slots[i].pid, SIGTERM);
+    int64_t deadline = ph_now_ns() + ((int64_t)limits.shutdown_timeout + 2) * 1000000000;
+    while (reap(slots, nworkers, true) > 0 && ph_now_ns() < deadline) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        sigtimedwait(&chld, NULL, &ts);
+    }
+    for (int i = 0; i < nworkers; i++) {
+        if (slots[i].pid > 0) {
+            ph_log_warn("worker %ld did not stop in time: killed", (long)slots[i].pid);
+            kill(slots[i].pid, SIGKILL);
+            waitpid(slots[i].pid, NULL, 0);
+        }
+    }
+    free(slots);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    ph_log_info("stopped");
+    return 0;
+}
