@@ -1,0 +1,335 @@
+/*
+ * What the files of src/template share: the compiled tree (expressions and
+ * statements), the template and set structures, the render state, and the
+ * helpers that the lexer/parser, the renderer and the filters call.
+ */
+#ifndef PHIAL_TEMPLATE_INTERNAL_H
+#define PHIAL_TEMPLATE_INTERNAL_H
+
+#include "phial/template.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#define PH__TPL_MAX_PARSE_DEPTH 100  /* nesting of tags and expressions */
+#define PH__TPL_MAX_RENDER_DEPTH 600 /* recursive eval/render frames */
+#define PH__TPL_MAX_FARGS 6          /* parameters of a filter or test */
+
+typedef struct ph__tpl ph__tpl;
+typedef struct ph__expr ph__expr;
+typedef struct ph__node ph__node;
+typedef struct ph__rs ph__rs;
+
+typedef enum ph__op {
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_FLOORDIV,
+    OP_MOD,
+    OP_POW,
+    OP_CONCAT,
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_GT,
+    OP_LE,
+    OP_GE,
+    OP_IN,
+    OP_NOTIN
+} ph__op;
+
+typedef enum ph__ekind {
+    E_CONST,
+    E_NAME,
+    E_ATTR,
+    E_ITEM,
+    E_SLICE,
+    E_BINOP,
+    E_NEG,
+    E_POS,
+    E_NOT,
+    E_AND,
+    E_OR,
+    E_COND,
+    E_CMP,
+    E_CALL,
+    E_FILTER,
+    E_TEST,
+    E_LIST,
+    E_DICT
+} ph__ekind;
+
+/* A filter or test: evaluated value, bound arguments (undefined = not
+ * given), the render state for errors and allocation. */
+typedef int (*ph__filter_fn)(ph__rs *rs, const ph__expr *e, ph_value *v, ph_value *args,
+                             ph_value *out);
+typedef struct ph__filter_def {
+    const char *name;
+    ph__filter_fn fn;
+    const char *params[PH__TPL_MAX_FARGS];
+} ph__filter_def;
+
+struct ph__expr {
+    ph__ekind kind;
+    int line;
+    union {
+        ph_value cval; /* E_CONST */
+        ph_slice name; /* E_NAME */
+        struct {
+            ph__expr *obj;
+            ph_slice name;
+        } attr;
+        struct {
+            ph__expr *obj, *key;
+        } item;
+        struct {
+            ph__expr *obj, *start, *stop, *step;
+        } slice;
+        struct {
+            ph__op op;
+            ph__expr *l, *r;
+        } bin;
+        ph__expr *un;
+        struct {
+            ph__expr *c, *a, *b; /* a if c else b; b may be NULL */
+        } cond;
+        struct {
+            ph__expr *first;
+            size_t n;
+            ph__op *ops;
+            ph__expr **rest;
+        } cmp;
+        struct {
+            ph__expr *fn;
+            ph__expr **args;
+            size_t nargs;
+            ph_slice *kwnames;
+            ph__expr **kwargs;
+            size_t nkwargs;
+        } call;
+        struct {
+            ph__expr *x; /* NULL for a filter block (unused) */
+            const ph__filter_def *def;
+            ph__expr *args[PH__TPL_MAX_FARGS];
+            bool negate; /* tests: is not */
+        } filter;
+        struct {
+            ph__expr **items;
+            ph__expr **vals; /* E_DICT */
+            size_t n;
+            bool tuple; /* (a, b): prints as a tuple */
+        } list;
+    } u;
+};
+
+typedef enum ph__nkind {
+    N_TEXT,
+    N_OUTPUT,
+    N_IF,
+    N_FOR,
+    N_SET,
+    N_SETBLOCK,
+    N_BLOCK,
+    N_INCLUDE,
+    N_MACRO,
+    N_EXTENDS,
+    N_WITH,
+    N_IMPORT,
+    N_FILTERBLOCK,
+    N_CALLBLOCK
+} ph__nkind;
+
+/* Name of the variable holding a filter block's rendered body. */
+#define PH__FILTERBLOCK_VAR "\x01filterblock"
+
+typedef struct ph__body {
+    ph__node **items;
+    size_t n;
+} ph__body;
+
+typedef struct ph__macro {
+    ph_slice name;
+    ph_slice *params;
+    ph__expr **defaults; /* NULL entries: no default */
+    size_t nparams;
+    ph__body body;
+    const ph__tpl *tpl;
+    int line;
+} ph__macro;
+
+struct ph__node {
+    ph__nkind kind;
+    int line;
+    union {
+        ph_slice text;
+        ph__expr *expr;
+        struct {
+            ph__expr **conds; /* n conditions, then an optional else body */
+            ph__body *bodies;
+            size_t n;
+            ph__body els;
+        } ifs;
+        struct {
+            ph_slice names[2];
+            int nnames;
+            ph__expr *iter;
+            ph__expr *filter; /* for x in y if cond */
+            ph__body body, els;
+        } loop;
+        struct {
+            ph_slice names[2];
+            int nnames;
+            ph_slice attr; /* set ns.attr = ... when attr.len > 0 */
+            ph__expr *value;
+            ph__body body; /* N_SETBLOCK */
+        } set;
+        struct {
+            ph_slice name;
+            ph__body body;
+        } block;
+        struct {
+            ph__expr *name;
+            const ph__tpl *target; /* resolved at link time, or NULL */
+            bool ignore_missing;
+            /* N_IMPORT: "import x as alias" (nnames 0) or "from x import
+             * names[i] as aliases[i]" */
+            ph_slice alias;
+            ph_slice *names, *aliases;
+            size_t nnames;
+        } inc;
+        ph__macro *macro;
+        struct {
+            ph__expr *chain; /* filters applied to PH__FILTERBLOCK_VAR */
+            ph__body body;
+        } fblock;
+        struct {
+            ph__macro *caller; /* the block's body and its parameters */
+            ph__expr *call;    /* E_CALL of the macro */
+        } cblock;
+        struct {
+            ph_slice *names;
+            ph__expr **vals;
+            size_t n;
+            ph__body body;
+        } with;
+    } u;
+};
+
+typedef struct ph__blockdef {
+    ph_slice name;
+    const ph__node *node;
+} ph__blockdef;
+
+struct ph__tpl {
+    char *name;
+    char *path; /* file it came from, or NULL */
+    time_t mtime;
+    bool autoescape;
+    ph_arena *arena; /* owns the tree and the source copy */
+    ph__body body;
+    ph__blockdef *blocks;
+    size_t nblocks;
+    ph__node *extends; /* first extends node (at top level), or NULL */
+    ph__node **refs;   /* include/extends nodes to link */
+    size_t nrefs;
+};
+
+struct ph_tpl_set {
+    ph__tpl **tpls;
+    size_t n, cap;
+    ph_arena *arena;  /* globals */
+    ph_value globals; /* map */
+    bool debug;
+    char *dir; /* for debug reloads of new files: unused */
+    pthread_mutex_t lock;
+};
+
+/* ---- compile ---- */
+
+/* Compiles src (copied into the template's arena).  NULL on error with
+ * "name:line:col: message" in err and *rc set. */
+ph__tpl *ph__tpl_compile(const char *name, const char *src, size_t len, bool autoescape, int *rc,
+                         char *err, size_t errlen);
+void ph__tpl_free(ph__tpl *t);
+const ph__filter_def *ph__filter_find(ph_slice name);
+const ph__filter_def *ph__test_find(ph_slice name);
+const ph__tpl *ph__set_find(const ph_tpl_set *set, ph_slice name);
+/* Block of that name defined in t, or NULL. */
+const ph__node *ph__tpl_block(const ph__tpl *t, ph_slice name);
+
+/* ---- render state ---- */
+
+typedef struct ph__var {
+    ph_slice name;
+    ph_value val;
+} ph__var;
+
+typedef struct ph__loop {
+    size_t index0, length;
+    const ph_value *items; /* for previtem/nextitem (may be NULL) */
+    const ph__macro *unused;
+} ph__loop;
+
+/* `caller`: the call block plus the call site's scope, so that its body
+ * sees the variables of the place it was written. */
+typedef struct ph__closure {
+    const ph__macro *m;
+    size_t floor, nvars, top_end;
+    bool autoescape; /* of the call site */
+} ph__closure;
+
+typedef struct ph__method {
+    ph_value self;
+    ph_slice name;
+} ph__method;
+
+struct ph__rs {
+    const ph_tpl_set *set;
+    const ph_tpl_render_opts *opts;
+    ph_arena *arena;
+    const ph_value *ctx; /* map or NULL */
+    ph__var *vars;
+    size_t nvars, capvars;
+    size_t floor;       /* lookups do not go below this (macro frames) */
+    size_t sstart;      /* start of the innermost scope: where set writes */
+    size_t top_end;     /* vars [0, top_end) are the template's top level */
+    bool in_toplevel;   /* whether sets go to the top level */
+    const ph__tpl *tpl; /* template being rendered (for errors, autoescape) */
+    int line;
+    int depth;
+    /* inheritance chain: leaf first */
+    const ph__tpl **chain;
+    size_t nchain;
+    /* current block for super(): chain level and name */
+    size_t block_level;
+    ph_slice block_name;
+    bool in_block;
+    bool suppress; /* child template after extends: no output */
+    const char *errmsg;
+};
+
+int ph__rs_error(ph__rs *rs, int code, const char *fmt, ...) PH_PRINTF(3, 4);
+bool ph__truthy(const ph_value *v);
+/* str(v) as a new arena string */
+int ph__to_str(ph__rs *rs, const ph_value *v, ph_value *out);
+int ph__str_of(ph_arena *a, const ph_value *v, ph_slice *out);
+/* Python equality and ordering; ordering fails with PH_ETYPE */
+bool ph__equal(const ph_value *a, const ph_value *b);
+int ph__compare(ph__rs *rs, const ph_value *a, const ph_value *b, int *res);
+/* getattr/getitem; undefined when missing */
+int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out);
+int ph__getitem(ph__rs *rs, const ph_value *obj, const ph_value *key, ph_value *out);
+/* Items of an iterable as an array in the arena (maps: keys). */
+int ph__iterate(ph__rs *rs, const ph_value *v, ph_value **items, size_t *n);
+size_t ph__utf8_len(const char *s, size_t n);
+int ph__escape(ph__rs *rs, const ph_value *v, ph_value *out);
+void ph__datetime_str(int64_t usec, char *buf, size_t n);
+void ph__date_str(int32_t days, char *buf, size_t n);
+/* Python %-formatting; mapping_ok: a single map argument serves %(key)s */
+int ph__percent_format(ph__rs *rs, ph_slice fmt, const ph_value *args, size_t nargs,
+                       bool mapping_ok, ph_buf *out);
+int ph__call_value(ph__rs *rs, const ph_value *fn, ph_value *args, size_t nargs, ph_tpl_kwarg *kw,
+                   size_t nkw, ph_value *out);
+
+#endif
