@@ -3,6 +3,7 @@
  *
  *   app run [--host H] [--port P] [--workers N] [--threads N]
  *   app routes
+ *   app db create|drop|add|list|models ...
  *
  * Subcommands live in one table; adding one (e.g. `db`) is one function and
  * one line.  Configuration comes from the environment and, if PHIAL_CONFIG
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sodium.h>
 
 #include "phial/phial.h"
 #include "views.h"
@@ -27,10 +30,13 @@ typedef struct command {
 
 static int cmd_run(ph_app *app, int argc, char **argv);
 static int cmd_routes(ph_app *app, int argc, char **argv);
+static int cmd_db(ph_app *app, int argc, char **argv);
 
 static const command commands[] = {
     {"run", "[--host H] [--port P] [--workers N] [--threads N]", "serve the application", cmd_run},
     {"routes", "", "list the routes", cmd_routes},
+    {"db", "create|drop [--yes]|add MODEL k=v...|list MODEL [--columns c,...]|models",
+     "manage the database", cmd_db},
 };
 
 static void usage(FILE *f, const char *prog)
@@ -90,6 +96,31 @@ static int cmd_routes(ph_app *app, int argc, char **argv)
     return 0;
 }
 
+/* `app db ...`: the tutorial's db.create_all() and interpreter session.
+ * `db add User ... user_password=X` stores the Argon2id hash of X, never X:
+ * the tutorial's plain-text passwords are the one thing not reproduced. */
+static int cmd_db(ph_app *app, int argc, char **argv)
+{
+    static const char key[] = "user_password=";
+    char hash[crypto_pwhash_STRBYTES + sizeof(key)];
+    bool add_user = argc >= 2 && strcmp(argv[0], "add") == 0 &&
+                    (strcmp(argv[1], "User") == 0 || strcmp(argv[1], "user") == 0);
+    for (int i = 2; add_user && i < argc; i++) {
+        if (strncmp(argv[i], key, sizeof(key) - 1) != 0)
+            continue;
+        const char *pw = argv[i] + sizeof(key) - 1;
+        memcpy(hash, key, sizeof(key) - 1);
+        if (crypto_pwhash_str(hash + sizeof(key) - 1, pw, strlen(pw),
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+            fprintf(stderr, "db: could not hash the password (out of memory)\n");
+            return 1;
+        }
+        argv[i] = hash;
+    }
+    return ph_cli_db(ph_app_database_url(app), app_models, app_nmodels, argc, argv);
+}
+
 /* The app with its configuration, routes and static folder; NULL on error
  * (logged). */
 static ph_app *app_create(void)
@@ -108,6 +139,16 @@ static ph_app *app_create(void)
     if (log &&
         (strcmp(log, "0") == 0 || strcasecmp(log, "false") == 0 || strcasecmp(log, "off") == 0))
         ph_app_set_access_log(app, false);
+    char err[512];
+    if (ph_app_use_database(app, err, sizeof(err)) < 0) {
+        ph_log_error("database: %s", err);
+        goto fail;
+    }
+    const char *tdir = ph_app_config_get(app, "TEMPLATE_FOLDER");
+    if (ph_app_use_templates(app, tdir ? tdir : "app/templates", err, sizeof(err)) < 0) {
+        ph_log_error("templates: %s", err);
+        goto fail;
+    }
     const char *folder = ph_app_config_get(app, "STATIC_FOLDER");
     if (ph_app_static(app, folder ? folder : "app/static") < 0)
         ph_log_warn("no static folder: /static/ is not served");
@@ -137,6 +178,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: unknown command \"%s\"\n", prog, argv[1]);
         usage(stderr, prog);
         return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "%s: libsodium could not start\n", prog);
+        return 1;
     }
     ph_app *app = app_create();
     if (!app)

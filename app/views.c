@@ -1,11 +1,14 @@
 /*
  * The tutorial application's views.  `GET /` answers "Hello world", as the
- * tutorial's first page does.  Test-only routes (/_test/...) exist when the
+ * tutorial's first page does; /register stores a user and answers "User
+ * registration successful" (the password as an Argon2id hash, never in
+ * plain text); /users lists them.  Test-only routes (/_test/...) exist when the
  * environment sets PHIAL_TEST_ROUTES=1; the integration tests use them to
  * hold a request in flight and to provoke a handler failure.
  */
 #include "views.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +17,72 @@ static int index_view(ph_request *req, ph_response *res)
 {
     (void)req;
     return ph_text(res, 200, "Hello world");
+}
+
+/* register.html again, answering status, with the values the user typed
+ * (never the password) and what was wrong. */
+static int register_form(ph_request *req, ph_response *res, int status, const char *error)
+{
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_str(ctx, "username", ph_req_form(req, "username")) < 0 ||
+        ph_tpl_ctx_set_str(ctx, "email", ph_req_form(req, "email")) < 0 ||
+        (error && ph_tpl_ctx_set_str(ctx, "error", error) < 0))
+        return PH_ENOMEM;
+    int rc = ph_render(req, res, "register.html", ctx);
+    if (rc == 0)
+        res->status = status;
+    return rc;
+}
+
+/* The tutorial's register(): GET shows the form; POST stores the user. */
+static int register_view(ph_request *req, ph_response *res)
+{
+    if (strcmp(req->method, "POST") != 0)
+        return register_form(req, res, 200, NULL);
+    const char *username = ph_req_form(req, "username");
+    const char *email = ph_req_form(req, "email");
+    const char *password = ph_req_form(req, "password");
+    if (!username || !*username || !email || !*email || !password || !*password)
+        return register_form(req, res, 400, "Username, email and password are all required.");
+    if (strlen(password) > 1024)
+        return register_form(req, res, 400, "That password is too long.");
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return PH_ENOMEM;
+    ph_session *db = ph_req_session(req);
+    User *user = PH_ARENA_NEW(req->arena, User);
+    if (!db || !user)
+        return PH_ENOMEM;
+    user->username = (char *)username;
+    user->user_email = (char *)email;
+    user->user_password = ph_arena_strdup(req->arena, hash);
+    int rc = ph_session_add(db, &User_model, user);
+    if (rc == 0)
+        rc = ph_session_commit(db);
+    if (rc == PH_ETOOLONG || rc == PH_ECONSTRAINT)
+        return register_form(req, res, 400, ph_session_errmsg(db));
+    if (rc < 0)
+        return rc;
+    return ph_text(res, 200, "User registration successful");
+}
+
+/* Every user, in the order they registered (User.query.all()). */
+static int users_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_session(req);
+    ph_query *q = db ? ph_query_new(db, &User_model) : NULL;
+    if (!q)
+        return PH_ENOMEM;
+    User **users;
+    size_t n;
+    int rc = ph_query_all(ph_query_order_by(q, "id", PH_ASC), &users, &n);
+    if (rc < 0)
+        return rc;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_models(ctx, "users", &User_model, (void *const *)users, n) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "users.html", ctx);
 }
 
 /* /_test/sleep?ms=N: answers "slept N" after N milliseconds (at most 10 s). */
@@ -80,6 +149,10 @@ static int test_pet(ph_request *req, ph_response *res)
 int app_views_register(ph_app *app)
 {
     int rc = ph_app_route(app, PH_GET, "/", "index", index_view);
+    if (rc == 0)
+        rc = ph_app_route(app, PH_GET | PH_POST, "/register", "register", register_view);
+    if (rc == 0)
+        rc = ph_app_route(app, PH_GET, "/users", "users", users_view);
     const char *t = getenv("PHIAL_TEST_ROUTES");
     if (rc == 0 && t && strcmp(t, "1") == 0) {
         if (rc == 0)

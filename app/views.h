@@ -6,6 +6,7 @@
 #define APP_VIEWS_H
 
 #include "phial/phial.h"
+#include "models.h"
 
 /* Adds the app's routes (and, when PHIAL_TEST_ROUTES=1, the test-only
  * routes under /_test/).  0 or a PH_E* code (logged). */

@@ -19,6 +19,8 @@
 #include "phial/core.h"
 #include "phial/http.h"
 #include "phial/router.h"
+#include "phial/orm.h"
+#include "phial/template.h"
 
 typedef struct ph_app ph_app;
 
@@ -87,6 +89,43 @@ void ph_app_set_thread_hooks(ph_app *app, ph_thread_init init, ph_thread_fini fi
 int ph_app_static(ph_app *app, const char *folder);
 /* Turns the access log off (on by default). */
 void ph_app_set_access_log(ph_app *app, bool on);
+
+/* ---- database and templates ---------------------------------------------- */
+
+/* The database URL from the config: DATABASE_URL, else the tutorial's
+ * SQLALCHEMY_DATABASE_URI, else "sqlite:///registration.db".  Borrowed. */
+const char *ph_app_database_url(const ph_app *app);
+/* Gives the app its database (db = SQLAlchemy(app)): the URL above, with
+ * SQLALCHEMY_ECHO (log every statement), SQLITE_SYNCHRONOUS,
+ * SQLITE_BUSY_TIMEOUT_MS and DATABASE_CONNECT_TIMEOUT from the config.
+ * Connects nothing: each worker thread opens its own connection on first
+ * use.  0, or PH_EINVAL / PH_EMISUSE / PH_ENOMEM with a message in err. */
+int ph_app_use_database(ph_app *app, char *err, size_t errlen);
+/* The app's database handle, or NULL. */
+ph_db *ph_app_db(const ph_app *app);
+/* The calling thread's connection (opened lazily, freed when the thread
+ * ends or, for the thread that frees the app, by ph_app_free).  NULL when
+ * the app has no database or out of memory. */
+ph_db_conn *ph_app_thread_conn(ph_app *app);
+/* The request's database session (db.session), made on first call in the
+ * request arena on the thread's connection.  What it has not committed
+ * when the response is sent is rolled back.  With DEBUG=1 its N+1 detector
+ * is on, labelled with the route.  NULL without a database or memory.  A
+ * handler returning PH_ECONNLOST or PH_EBUSY is answered 503. */
+ph_session *ph_req_session(ph_request *req);
+/* SQL statements the request's session has run so far. */
+int64_t ph_req_query_count(const ph_request *req);
+/* Compiles every template under dir (a syntax error is PH_EPARSE with
+ * "file:line:col: message" in err) and registers url_for().  With DEBUG=1
+ * a changed template is recompiled when next rendered. */
+int ph_app_use_templates(ph_app *app, const char *dir, char *err, size_t errlen);
+/* The app's template set (to register more globals at start-up), or NULL. */
+ph_tpl_set *ph_app_templates(const ph_app *app);
+/* render_template(): renders name with ctx (may be NULL) as a 200
+ * text/html response; relationships the template reads are loaded through
+ * the request's session.  A template error is logged with template and
+ * line and returned (the app answers 500). */
+int ph_render(ph_request *req, ph_response *res, const char *name, const ph_tpl_ctx *ctx);
 
 /* ---- serving ------------------------------------------------------------- */
 

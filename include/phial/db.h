@@ -64,14 +64,14 @@ const char *ph_db_url_resolve(const char *(*lookup)(void *ud, const char *name),
 /* ---- bound values ------------------------------------------------------------- */
 
 typedef enum ph_valtype {
-    PH_V_NULL,
-    PH_V_INT,
-    PH_V_DOUBLE,
-    PH_V_BOOL,
-    PH_V_TEXT,     /* s.ptr/s.len: UTF-8, borrowed */
-    PH_V_BLOB,     /* s.ptr/s.len: bytes, borrowed */
-    PH_V_DATETIME, /* i: microseconds since 1970 (naive UTC) */
-    PH_V_DATE      /* i: days since 1970-01-01 */
+    PH_VAL_NULL,
+    PH_VAL_INT,
+    PH_VAL_DOUBLE,
+    PH_VAL_BOOL,
+    PH_VAL_TEXT,     /* s.ptr/s.len: UTF-8, borrowed */
+    PH_VAL_BLOB,     /* s.ptr/s.len: bytes, borrowed */
+    PH_VAL_DATETIME, /* i: microseconds since 1970 (naive UTC) */
+    PH_VAL_DATE      /* i: days since 1970-01-01 */
 } ph_valtype;
 
 /* A value bound to a `?` placeholder.  Strings are borrowed for the call. */
@@ -85,14 +85,14 @@ typedef struct ph_val {
     } u;
 } ph_val;
 
-#define PH_NULL ((ph_val){.type = PH_V_NULL})
-#define PH_INT(x) ((ph_val){.type = PH_V_INT, .u.i = (int64_t)(x)})
-#define PH_DOUBLE(x) ((ph_val){.type = PH_V_DOUBLE, .u.d = (double)(x)})
-#define PH_BOOL(x) ((ph_val){.type = PH_V_BOOL, .u.b = (x)})
+#define PH_NULL ((ph_val){.type = PH_VAL_NULL})
+#define PH_INT(x) ((ph_val){.type = PH_VAL_INT, .u.i = (int64_t)(x)})
+#define PH_DOUBLE(x) ((ph_val){.type = PH_VAL_DOUBLE, .u.d = (double)(x)})
+#define PH_BOOL(x) ((ph_val){.type = PH_VAL_BOOL, .u.b = (x)})
 /* A NUL-terminated string; NULL gives SQL NULL. */
 #define PH_STR(x) ph_val_str(x)
-#define PH_TEXTN(p, n) ((ph_val){.type = PH_V_TEXT, .u.s = {(p), (n)}})
-#define PH_BLOB(p, n) ((ph_val){.type = PH_V_BLOB, .u.s = {(const char *)(p), (n)}})
+#define PH_TEXTN(p, n) ((ph_val){.type = PH_VAL_TEXT, .u.s = {(p), (n)}})
+#define PH_BLOB(p, n) ((ph_val){.type = PH_VAL_BLOB, .u.s = {(const char *)(p), (n)}})
 ph_val ph_val_str(const char *s);
 
 /* ---- the database handle ------------------------------------------------------ */

@@ -69,6 +69,7 @@ typedef struct ph_request {
     void *user;                   /* per-request context for the app layer
                                      (database session, user session, ...) */
     void *thread_state;           /* the worker thread's state (see app.h) */
+    struct ph__req_ctx *ctx;      /* app layer's own: database session */
     int64_t start_ns;             /* monotonic time the request arrived */
     int bad_status;               /* != 0: malformed input, answer this status */
 } ph_request;

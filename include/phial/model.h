@@ -30,6 +30,29 @@
  *   PH_INTEGER(PetCategory, handler_id, PH_NOT_NULL,
  *              .foreign_key = "pethandler.handler_id")
  *   PH_INTEGER(World, randomnumber, PH_NOT_NULL, .default_value = "0")
+ *
+ * Relationships (db.relationship) are fields too -- a `Target *` for
+ * many-to-one and one-to-one, a ph_list for one-to-many and many-to-many --
+ * described in a second array (checked by the compiler like the columns):
+ *
+ *     // models.h, after the structs: declares PetHandler_model and the
+ *     // accessor the relationship entries point to
+ *     PH_MODEL_EXTERN(PetHandler);
+ *     PH_MODEL_EXTERN(PetCategory);
+ *
+ *     static const ph_relationship PetHandler_rels[] = {
+ *         PH_ONE_TO_MANY(PetHandler, pet_category, PetCategory, "handler_id",
+ *                        .backref = "pet_handler"),
+ *     };
+ *     const ph_model PetHandler_model = PH_MODEL_RELS(PetHandler, "pethandler",
+ *                                                     PetHandler_columns, PetHandler_rels);
+ *     ...
+ *         PH_MANY_TO_ONE(PetCategory, pet_handler, PetHandler, "handler_id",
+ *                        .backref = "pet_category"),
+ *
+ * Both directions are declared; ph_model_check verifies they agree.  A
+ * many-to-many names its association table, declared as a model whose two
+ * Integer foreign-key columns are both PH_PK (create_all makes it).
  */
 #ifndef PHIAL_MODEL_H
 #define PHIAL_MODEL_H
@@ -152,6 +175,14 @@ enum ph_cascade_flags {
     PH_CASCADE_DELETE_ORPHAN = 1u << 2,
 };
 
+/* Cascades (ph_relationship.cascade).  save-update is always on (as in
+ * SQLAlchemy's default "save-update, merge"): objects reachable through a
+ * relationship of an object in the session are added at flush.  delete:
+ * deleting the parent deletes the children (loaded first).  delete-orphan:
+ * a child removed from the parent's collection is deleted.  Without delete,
+ * deleting a parent sets its children's foreign keys to NULL, or fails with
+ * PH_ECONSTRAINT when that column is NOT NULL. */
+
 /* A list of related objects (one-to-many, many-to-many).  Read items[i] with
  * a plain assignment: `PetCategory *p = h->pet_category.items[i];`.  The
  * session owns the storage. */
@@ -193,15 +224,23 @@ typedef struct ph_model {
 /* Column by name, or NULL. */
 const ph_column *ph_model_column(const ph_model *m, const char *name);
 const ph_column *ph_model_column_n(const ph_model *m, const char *name, size_t n);
-/* The primary-key column (Phial models have exactly one), or NULL. */
+/* The primary-key column, or NULL.  A model has exactly one, except an
+ * association table (many-to-many), whose primary key is its two foreign
+ * keys: this returns the first and ph_model_npk tells 2. */
 const ph_column *ph_model_pk(const ph_model *m);
+size_t ph_model_npk(const ph_model *m);
 /* Relationship by name, or NULL. */
 const ph_relationship *ph_model_relationship(const ph_model *m, const char *name);
 /* SQL type name as Flask-SQLAlchemy spells it: "INTEGER", "VARCHAR(100)". */
 const char *ph_coltype_name(ph_coltype t);
-/* Checks a descriptor at registration: one primary key, names unique,
- * fields covered without overlaps, defaults parseable.  0 or PH_EINVAL with
- * a message written to err (size errlen). */
+/* Checks a descriptor at registration: one primary key (or an
+ * association table: only Integer primary-key columns that are all foreign
+ * keys, and no relationships), names unique, fields covered without
+ * overlaps, defaults parseable, and its relationships consistent: the
+ * foreign-key columns they name exist on the right side and point to the
+ * right table, and a backref names an inverse relationship of the target
+ * that points back (and names this one as its backref, if it names one).
+ * 0 or PH_EINVAL with a message written to err (size errlen). */
 int ph_model_check(const ph_model *m, char *err, size_t errlen);
 
 /* Whether the field of column c in obj is SQL NULL. */
@@ -288,5 +327,57 @@ int ph_column_format(const ph_column *c, const void *obj, ph_buf *out);
         .columns = (cols), .ncolumns = PH_COUNTOF(cols), .relationships = (rels),          \
         .nrelationships = PH_COUNTOF(rels)                                                 \
     }
+
+/* ---- relationship declarations ------------------------------------------------ */
+
+/* Declares model T for the relationship macros, in the header after the
+ * struct: `PH_MODEL_EXTERN(PetCategory);` gives `extern const ph_model
+ * PetCategory_model;` and the accessor PetCategory_model_ref() that a
+ * relationship's .target points to, so models refer to each other in any
+ * order. */
+#define PH_MODEL_EXTERN(T)                                                                 \
+    extern const ph_model T##_model;                                                       \
+    static inline const ph_model *T##_model_ref(void)                                      \
+    {                                                                                      \
+        return &T##_model;                                                                 \
+    }                                                                                      \
+    _Static_assert(1, #T)
+
+#define PH__REL(T, f, K, Target, ok, msg, ...)                                             \
+    {                                                                                      \
+        .name = #f, .kind = (K), .target = Target##_model_ref,                             \
+        .offset = offsetof(T, f) + PH__CHECK(ok, #T "." #f ": " msg), __VA_ARGS__          \
+    }
+
+/* Relationship entries of a model's ph_relationship array.  Options after
+ * the fixed arguments: .backref = "name of the inverse relationship",
+ * .lazy = PH_LAZY_SELECT (default) / SELECTIN / JOINED / RAISE,
+ * .cascade = PH_CASCADE_DELETE | PH_CASCADE_DELETE_ORPHAN.
+ *
+ * Many-to-one: field `Target *f`, the foreign key column fk is on T.
+ *   PH_MANY_TO_ONE(PetCategory, pet_handler, PetHandler, "handler_id",
+ *                  .backref = "pet_category") */
+#define PH_MANY_TO_ONE(T, f, Target, fk, ...)                                              \
+    PH__REL(T, f, PH_REL_MANY_TO_ONE, Target, PH__HAS_TYPE(T, f, Target *),                \
+            "C type must be " #Target " * (many-to-one)", .local_column = (fk), __VA_ARGS__)
+/* One-to-many: field `ph_list f` of Target *, foreign key fk on Target.
+ *   PH_ONE_TO_MANY(PetHandler, pet_category, PetCategory, "handler_id",
+ *                  .backref = "pet_handler") */
+#define PH_ONE_TO_MANY(T, f, Target, fk, ...)                                              \
+    PH__REL(T, f, PH_REL_ONE_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                 \
+            "C type must be ph_list (one-to-many)", .remote_column = (fk), __VA_ARGS__)
+/* One-to-one (uselist=False): field `Target *f`, unique foreign key fk on
+ * Target; the inverse is a PH_MANY_TO_ONE on Target. */
+#define PH_ONE_TO_ONE(T, f, Target, fk, ...)                                               \
+    PH__REL(T, f, PH_REL_ONE_TO_ONE, Target, PH__HAS_TYPE(T, f, Target *),                 \
+            "C type must be " #Target " * (one-to-one)", .remote_column = (fk), __VA_ARGS__)
+/* Many-to-many: field `ph_list f` of Target *, through association table
+ * tbl whose column local refers to T and remote to Target.
+ *   PH_MANY_TO_MANY(PetCategory, tags, Tag, "pet_tag", "pet_id", "tag_id",
+ *                   .backref = "pets") */
+#define PH_MANY_TO_MANY(T, f, Target, tbl, local, remote, ...)                             \
+    PH__REL(T, f, PH_REL_MANY_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                \
+            "C type must be ph_list (many-to-many)", .secondary = (tbl),                   \
+            .secondary_local = (local), .secondary_remote = (remote), __VA_ARGS__)
 
 #endif

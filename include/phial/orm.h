@@ -28,6 +28,15 @@
  * PH_EBUSY and PH_ECONNLOST are the database's (a 503: the connection is
  * replaced on its next use); the database is unchanged after any of them.
  * Queries do not autoflush: call ph_session_flush to see pending changes.
+ *
+ * Relationships (declared with PH_ONE_TO_MANY & co. in phial/model.h) are
+ * plain fields: a `Target *` or a ph_list.  They are loaded on demand with
+ * ph_session_load (lazy), for a whole result with ph_query_options
+ * (selectin / joined), and written at flush: children of a new parent get
+ * its new key, a changed pointer changes the foreign key, removed members
+ * get NULL (or are deleted: delete-orphan), many-to-many changes write the
+ * association table, and deleting a parent deletes (cascade delete) or
+ * orphans its children -- all in the one transaction of the commit.
  */
 #ifndef PHIAL_ORM_H
 #define PHIAL_ORM_H
@@ -105,10 +114,54 @@ const char *ph_session_errmsg(const ph_session *s);
 /* Loads the object with primary key id, or finds it in the identity map.
  * 0 with *out set, PH_ENOTFOUND (*out NULL), or another PH_E* code. */
 int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out);
-/* Whether obj has changes not yet flushed (new, deleted or dirty). */
+/* Whether obj has changes not yet flushed (new, deleted, dirty columns, or
+ * relationship pointers / list members that differ from their snapshot). */
 bool ph_session_is_dirty(ph_session *s, const void *obj);
 /* Number of objects in the identity map (for tests). */
 size_t ph_session_count(const ph_session *s);
+
+/* Number of SQL statements the session has sent: every SELECT (queries,
+ * lazy and eager relationship loads), INSERT, UPDATE and DELETE
+ * (association rows included); BEGIN / COMMIT / ROLLBACK are not counted. */
+uint64_t ph_session_query_count(const ph_session *s);
+/* Debug mode (off by default): when one relationship is lazy-loaded with a
+ * query more than 5 times in the session, one warning is logged
+ * (ph_log_warn) naming Model.relationship and label (e.g. the route: the
+ * N+1 query detector).  label is copied; NULL is fine.  0 or PH_ENOMEM. */
+int ph_session_set_debug(ph_session *s, bool on, const char *label);
+
+/* ---- relationships ----------------------------------------------------------------------- */
+
+/* Loads relationship rel of obj if it is not loaded yet (C has no
+ * attribute hooks: this is the first access of SQLAlchemy's lazy loading).
+ * A many-to-one whose target is in the identity map costs no query.
+ * Loaded objects live in the session's arena; the ph_list storage too.
+ * An object of no session is left as it is (0).  0, PH_EUNDEFINED (no such
+ * relationship), PH_EMISUSE (object of another session, or the
+ * relationship is lazy="raise": the message names it), or a database error. */
+int ph_session_load(ph_session *s, void *obj, const char *rel);
+/* The same with the descriptor's entry (rel must be one of obj's model's). */
+int ph_session_load_rel(ph_session *s, void *obj, const ph_relationship *rel);
+/* The same, shaped as the template engine's loader callback
+ * (ph_tpl_render_opts.load_relationship, userdata = the ph_session). */
+int ph_orm_load_relationship(void *session, const ph_model *m, void *obj,
+                             const ph_relationship *rel);
+
+/* Appends child to the list relationship rel of obj (one-to-many or
+ * many-to-many), loading the list first if needed, and syncs the backref
+ * in memory as SQLAlchemy's backref events do: the child's many-to-one
+ * pointer is set (and the child leaves its old parent's loaded list), or
+ * obj joins the child's loaded many-to-many list.  A transient child is
+ * added to the session (save-update cascade).  obj must be in s; the list
+ * grows in the session's arena.  Appending a member again does nothing.
+ * Written at the next flush.  0, PH_EUNDEFINED, PH_EMISUSE, PH_ENOMEM or a
+ * database error (of the load). */
+int ph_list_append(ph_session *s, void *obj, const char *rel, void *child);
+/* Removes child from the list; the backref is cleared in memory.  At flush
+ * the child's foreign key is set to NULL (PH_ECONSTRAINT if NOT NULL), or
+ * the child is deleted under cascade delete-orphan; a many-to-many row is
+ * deleted.  0, PH_ENOTFOUND (not a member) or as ph_list_append. */
+int ph_list_remove(ph_session *s, void *obj, const char *rel, void *child);
 
 /* ---- query ------------------------------------------------------------------------------- */
 
@@ -132,6 +185,16 @@ ph_query *ph_query_filter_v(ph_query *q, const char *sql, const ph_val *params, 
 ph_query *ph_query_order_by(ph_query *q, const char *column, ph_order order);
 ph_query *ph_query_limit(ph_query *q, int64_t limit);
 ph_query *ph_query_offset(ph_query *q, int64_t offset);
+/* Loading strategy of relationship rel for the rows of this query,
+ * overriding the descriptor's .lazy: PH_LAZY_SELECTIN (one IN query per
+ * relationship for all rows: the N+1 fix), PH_LAZY_JOINED (a LEFT OUTER
+ * JOIN in this query; one joined relationship per query, further ones are
+ * loaded by selectin), PH_LAZY_SELECT (lazy) or PH_LAZY_RAISE (lazy loads
+ * of it on these rows fail with PH_EMISUSE).  Objects loaded eagerly get
+ * their own model's default eager relationships too (.lazy in the
+ * descriptor; a few levels deep).  Unknown rel: PH_EUNDEFINED at the
+ * terminal call. */
+ph_query *ph_query_options(ph_query *q, const char *rel, ph_lazy lazy);
 
 /* Terminal calls.  rows_out is the address of a `T **` (T the model's
  * struct), row_out of a `T *`; arrays and rows live in the session's arena;

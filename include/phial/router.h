@@ -82,6 +82,9 @@ ph_match_result ph_router_match(const ph_router *r, const char *method, const ch
  * does not fit its converter, or out of memory.  Result in arena a. */
 char *ph_router_url_for(const ph_router *r, ph_arena *a, const char *name, ...);
 char *ph_router_url_forv(const ph_router *r, ph_arena *a, const char *name, va_list ap);
+/* The same with npairs name/value pairs in an array (pairs[2i], pairs[2i+1]). */
+char *ph_router_url_for_pairs(const ph_router *r, ph_arena *a, const char *name,
+                              const char *const *pairs, size_t npairs);
 /* The routes in order, for listings. */
 size_t ph_router_count(const ph_router *r);
 const ph_route *ph_router_route(const ph_router *r, size_t i);

@@ -67,6 +67,7 @@ struct ph_app {
     bool thr_key_made;
     char *static_root; /* realpath of the static folder, or NULL */
     bool access_log;
+    ph__app_ctx *ctx; /* database and templates (context.c), or NULL */
 };
 
 static const kv defaults[] = {
@@ -119,6 +120,7 @@ void ph_app_free(ph_app *app)
         }
         pthread_key_delete(app->thr_key);
     }
+    ph__app_ctx_free(app->ctx);
     kv_list_free(&app->set);
     kv_list_free(&app->file);
     ph_router_free(app->router);
@@ -345,6 +347,16 @@ void ph_app_set_thread_hooks(ph_app *app, ph_thread_init init, ph_thread_fini fi
 
 /* The calling thread's state (made on its first request); NULL when there
  * are no thread hooks or init failed. */
+ph__app_ctx *ph__app_ctx_get(const ph_app *app)
+{
+    return app->ctx;
+}
+
+void ph__app_ctx_set(ph_app *app, ph__app_ctx *ctx)
+{
+    app->ctx = ctx;
+}
+
 static void *thread_state(ph_app *app)
 {
     if (!app->thr_init || !app->thr_key_made)
@@ -412,6 +424,9 @@ static const char *error_text(int status)
                "The request cannot be processed.";
     case 431:
         return "One or more header fields exceeds the maximum size.";
+    case 503:
+        return "The server is temporarily unable to service your request due to maintenance "
+               "downtime or capacity problems. Please try again later.";
     case 500:
         return "The server encountered an internal error and was unable to complete your "
                "request. Either the server is overloaded or there is an error in the "
@@ -530,7 +545,8 @@ void ph_app_handle(ph_app *app, ph_request *req, ph_response *res)
         err = dispatch(app, req, res);
     if (err < 0) {
         ph_log_error("%s: %s %s: %s", app->name, req->method, req->path, ph_errname(err));
-        error_page(app, req, res, 500);
+        /* the database is down or locked: a temporary condition, not a bug */
+        error_page(app, req, res, err == PH_ECONNLOST || err == PH_EBUSY ? 503 : 500);
     } else if (res->abort) {
         /* keep headers an abort set (Allow) across the error page */
         size_t nh = res->nheaders;

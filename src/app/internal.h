@@ -17,4 +17,12 @@ int ph__app_set_static_root(ph_app *app, char *root);
 /* Phial's built-in page for an error status (werkzeug's wording). */
 int ph__default_error_page(ph_response *res, int status);
 
+/* The app's database handle, per-thread connections and template set
+ * (context.c); NULL until ph_app_use_database / ph_app_use_templates. */
+typedef struct ph__app_ctx ph__app_ctx;
+ph__app_ctx *ph__app_ctx_get(const ph_app *app);
+void ph__app_ctx_set(ph_app *app, ph__app_ctx *ctx);
+/* Frees the context (NULL ok); called by ph_app_free. */
+void ph__app_ctx_free(ph__app_ctx *ctx);
+
 #endif

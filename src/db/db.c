@@ -77,7 +77,7 @@ ph_val ph_val_str(const char *s)
 {
     if (!s)
         return PH_NULL;
-    return (ph_val){.type = PH_V_TEXT, .u.s = {s, strlen(s)}};
+    return (ph_val){.type = PH_VAL_TEXT, .u.s = {s, strlen(s)}};
 }
 
 /* ---- errors and echo --------------------------------------------------------------- */
@@ -116,24 +116,24 @@ void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int6
         if (i)
             ph_buf_puts(&b, ", ");
         switch (p[i].type) {
-        case PH_V_NULL:
+        case PH_VAL_NULL:
             ph_buf_puts(&b, "NULL");
             break;
-        case PH_V_INT:
-        case PH_V_DATETIME:
-        case PH_V_DATE:
+        case PH_VAL_INT:
+        case PH_VAL_DATETIME:
+        case PH_VAL_DATE:
             ph_buf_put_i64(&b, p[i].u.i);
             break;
-        case PH_V_DOUBLE:
+        case PH_VAL_DOUBLE:
             ph_buf_printf(&b, "%g", p[i].u.d);
             break;
-        case PH_V_BOOL:
+        case PH_VAL_BOOL:
             ph_buf_puts(&b, p[i].u.b ? "true" : "false");
             break;
-        case PH_V_TEXT:
+        case PH_VAL_TEXT:
             ph_buf_printf(&b, "'%.*s'", (int)(p[i].u.s.len > 80 ? 80 : p[i].u.s.len), p[i].u.s.ptr);
             break;
-        case PH_V_BLOB:
+        case PH_VAL_BLOB:
             ph_buf_printf(&b, "<%zu bytes>", p[i].u.s.len);
             break;
         }

@@ -231,25 +231,25 @@ int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_row
         c->plens[i] = 0;
         c->pvals[i] = t;
         switch (p[i].type) {
-        case PH_V_NULL:
+        case PH_VAL_NULL:
             c->pvals[i] = NULL;
             break;
-        case PH_V_INT:
+        case PH_VAL_INT:
             snprintf(t, 40, "%lld", (long long)p[i].u.i);
             break;
-        case PH_V_DOUBLE:
+        case PH_VAL_DOUBLE:
             snprintf(t, 40, "%.17g", p[i].u.d);
             break;
-        case PH_V_BOOL:
+        case PH_VAL_BOOL:
             snprintf(t, 40, "%s", p[i].u.b ? "true" : "false");
             break;
-        case PH_V_DATETIME:
+        case PH_VAL_DATETIME:
             ph_datetime_format(p[i].u.i, t, 40);
             break;
-        case PH_V_DATE:
+        case PH_VAL_DATE:
             ph_date_format((int32_t)p[i].u.i, t, 40);
             break;
-        case PH_V_TEXT:
+        case PH_VAL_TEXT:
             if (memchr(p[i].u.s.ptr, 0, p[i].u.s.len))
                 return ph__db_error(c, PH_EINVAL, "text value holds a NUL byte");
             /* text format wants a NUL-terminated copy; pointers set below */
@@ -257,7 +257,7 @@ int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_row
             ph_buf_append(&c->pbuf, p[i].u.s.ptr, p[i].u.s.len);
             ph_buf_putc(&c->pbuf, '\0');
             break;
-        case PH_V_BLOB:
+        case PH_VAL_BLOB:
             if (p[i].u.s.len > (size_t)INT32_MAX)
                 return ph__db_error(c, PH_ETOOLONG, "value too long");
             /* binary format: bytea takes the bytes as they are */
@@ -272,7 +272,7 @@ int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_row
         return ph__db_error(c, PH_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        if (p[i].type == PH_V_TEXT) {
+        if (p[i].type == PH_VAL_TEXT) {
             c->pvals[i] = c->pbuf.ptr + c->plens[i];
             c->plens[i] = 0;
         }

@@ -108,31 +108,31 @@ static int bind(ph_db_conn *c, sqlite3_stmt *h, const ph_val *p, size_t n)
         int k = (int)i + 1, rc = SQLITE_OK;
         char t[40];
         switch (p[i].type) {
-        case PH_V_NULL:
+        case PH_VAL_NULL:
             rc = sqlite3_bind_null(h, k);
             break;
-        case PH_V_INT:
+        case PH_VAL_INT:
             rc = sqlite3_bind_int64(h, k, p[i].u.i);
             break;
-        case PH_V_DOUBLE:
+        case PH_VAL_DOUBLE:
             rc = sqlite3_bind_double(h, k, p[i].u.d);
             break;
-        case PH_V_BOOL:
+        case PH_VAL_BOOL:
             rc = sqlite3_bind_int(h, k, p[i].u.b ? 1 : 0);
             break;
-        case PH_V_TEXT:
+        case PH_VAL_TEXT:
             rc = sqlite3_bind_text64(h, k, p[i].u.s.len ? p[i].u.s.ptr : "", p[i].u.s.len,
                                      SQLITE_STATIC, SQLITE_UTF8);
             break;
-        case PH_V_BLOB:
+        case PH_VAL_BLOB:
             rc = sqlite3_bind_blob64(h, k, p[i].u.s.len ? p[i].u.s.ptr : "", p[i].u.s.len,
                                      SQLITE_STATIC);
             break;
-        case PH_V_DATETIME:
+        case PH_VAL_DATETIME:
             ph_datetime_format(p[i].u.i, t, sizeof(t));
             rc = sqlite3_bind_text(h, k, t, -1, SQLITE_TRANSIENT);
             break;
-        case PH_V_DATE:
+        case PH_VAL_DATE:
             ph_date_format((int32_t)p[i].u.i, t, sizeof(t));
             rc = sqlite3_bind_text(h, k, t, -1, SQLITE_TRANSIENT);
             break;

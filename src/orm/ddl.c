@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *sql_type(ph_dialect d, const ph_column *c, char *tmp, size_t len)
+/* serial: the column is the model's only primary key (autoincrement). */
+static const char *sql_type(ph_dialect d, const ph_column *c, bool serial, char *tmp, size_t len)
 {
-    bool pk = (c->flags & PH_PK) != 0;
+    bool pk = serial && (c->flags & PH_PK) != 0;
     switch (c->type) {
     case PH_T_INTEGER:
         return d == PH_DB_POSTGRES && pk ? "SERIAL" : "INTEGER";
@@ -42,6 +43,7 @@ int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
     const ph_column *pk = ph_model_pk(m);
     if (!pk)
         return PH_EINVAL;
+    size_t npk = ph_model_npk(m);
     ph_buf_puts(out, "CREATE TABLE ");
     ph_db_put_ident_min(out, d, m->table);
     ph_buf_puts(out, " (\n");
@@ -51,13 +53,19 @@ int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
         ph_buf_putc(out, '\t');
         ph_db_put_ident_min(out, d, c->name);
         ph_buf_putc(out, ' ');
-        ph_buf_puts(out, sql_type(d, c, tmp, sizeof(tmp)));
+        ph_buf_puts(out, sql_type(d, c, npk == 1, tmp, sizeof(tmp)));
         if (c->flags & (PH_PK | PH_NOT_NULL))
             ph_buf_puts(out, " NOT NULL");
         ph_buf_puts(out, ", \n");
     }
     ph_buf_puts(out, "\tPRIMARY KEY (");
-    ph_db_put_ident_min(out, d, pk->name);
+    for (size_t i = 0, k = 0; i < m->ncolumns; i++) {
+        if (!(m->columns[i].flags & PH_PK))
+            continue;
+        if (k++)
+            ph_buf_puts(out, ", ");
+        ph_db_put_ident_min(out, d, m->columns[i].name);
+    }
     ph_buf_putc(out, ')');
     for (size_t i = 0; i < m->ncolumns; i++) {
         const ph_column *c = &m->columns[i];

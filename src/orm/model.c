@@ -38,6 +38,14 @@ const ph_column *ph_model_pk(const ph_model *m)
     return NULL;
 }
 
+size_t ph_model_npk(const ph_model *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->ncolumns; i++)
+        n += (m->columns[i].flags & PH_PK) != 0;
+    return n;
+}
+
 const ph_relationship *ph_model_relationship(const ph_model *m, const char *name)
 {
     for (size_t i = 0; name && i < m->nrelationships; i++)
@@ -273,6 +281,98 @@ static int check_fail(char *err, size_t errlen, const char *fmt, const char *a, 
     return PH_EINVAL;
 }
 
+/* Whether column c is a foreign key to table. */
+static bool fk_to(const ph_column *c, const char *table)
+{
+    size_t n = strlen(table);
+    return c && c->foreign_key && strncmp(c->foreign_key, table, n) == 0 &&
+           c->foreign_key[n] == '.';
+}
+
+static int check_relationship(const ph_model *m, const ph_relationship *r, char *err, size_t errlen)
+{
+    char what[160];
+    snprintf(what, sizeof(what), "%s.%s", m->name, r->name ? r->name : "?");
+    if (!r->name || !r->target || !r->target())
+        return check_fail(err, errlen, "%s: a relationship needs a name and a target%s", what, "");
+    const ph_model *t = r->target();
+    for (const ph_relationship *o = m->relationships; o < r; o++)
+        if (strcmp(o->name, r->name) == 0)
+            return check_fail(err, errlen, "%s: name declared twice%s", what, "");
+    if (ph_model_column(m, r->name))
+        return check_fail(err, errlen, "%s: a column has the same name%s", what, "");
+    switch (r->kind) {
+    case PH_REL_MANY_TO_ONE:
+        if (!fk_to(ph_model_column(m, r->local_column), t->table))
+            return check_fail(err, errlen, "%s: %s must be a column with a foreign key to %s", what,
+                              r->local_column ? r->local_column : "(no column)");
+        break;
+    case PH_REL_ONE_TO_MANY:
+    case PH_REL_ONE_TO_ONE:
+        if (!fk_to(ph_model_column(t, r->remote_column), m->table)) {
+            char col[160];
+            snprintf(col, sizeof(col), "%s.%s", t->name,
+                     r->remote_column ? r->remote_column : "(no column)");
+            return check_fail(err, errlen,
+                              "%s: %s must be a column with a foreign key to this "
+                              "model's table",
+                              what, col);
+        }
+        break;
+    case PH_REL_MANY_TO_MANY:
+        if (!r->secondary || !r->secondary_local || !r->secondary_remote)
+            return check_fail(err, errlen,
+                              "%s: a many-to-many needs its association table and "
+                              "its two columns%s",
+                              what, "");
+        if (r->cascade & (PH_CASCADE_DELETE | PH_CASCADE_DELETE_ORPHAN))
+            return check_fail(err, errlen,
+                              "%s: delete cascades are for one-to-many and "
+                              "one-to-one%s",
+                              what, "");
+        break;
+    default:
+        return check_fail(err, errlen, "%s: unknown relationship kind%s", what, "");
+    }
+    if (r->kind == PH_REL_MANY_TO_ONE && (r->cascade & PH_CASCADE_DELETE_ORPHAN))
+        return check_fail(err, errlen, "%s: delete-orphan goes on the one-to-many side%s", what,
+                          "");
+    if (r->backref) {
+        const ph_relationship *b = ph_model_relationship(t, r->backref);
+        if (!b)
+            return check_fail(err, errlen, "%s: backref %s is not a relationship of the target",
+                              what, r->backref);
+        bool inverse = false;
+        switch (r->kind) {
+        case PH_REL_MANY_TO_ONE:
+            inverse = (b->kind == PH_REL_ONE_TO_MANY || b->kind == PH_REL_ONE_TO_ONE) &&
+                      b->remote_column && strcmp(b->remote_column, r->local_column) == 0;
+            break;
+        case PH_REL_ONE_TO_MANY:
+        case PH_REL_ONE_TO_ONE:
+            inverse = b->kind == PH_REL_MANY_TO_ONE && b->local_column &&
+                      strcmp(b->local_column, r->remote_column) == 0;
+            break;
+        case PH_REL_MANY_TO_MANY:
+            inverse = b->kind == PH_REL_MANY_TO_MANY && b->secondary &&
+                      strcmp(b->secondary, r->secondary) == 0 && b->secondary_local &&
+                      strcmp(b->secondary_local, r->secondary_remote) == 0 && b->secondary_remote &&
+                      strcmp(b->secondary_remote, r->secondary_local) == 0;
+            break;
+        }
+        inverse = inverse && b->target && b->target() == m;
+        if (!inverse)
+            return check_fail(err, errlen,
+                              "%s: backref %s is not the inverse relationship "
+                              "(same foreign key or association table, pointing "
+                              "back)",
+                              what, r->backref);
+        if (b->backref && strcmp(b->backref, r->name) != 0)
+            return check_fail(err, errlen, "%s: its backref names %s instead", what, b->backref);
+    }
+    return 0;
+}
+
 int ph_model_check(const ph_model *m, char *err, size_t errlen)
 {
     size_t npk = 0;
@@ -307,8 +407,26 @@ int ph_model_check(const ph_model *m, char *err, size_t errlen)
                                   c->name);
         }
     }
-    if (npk != 1)
+    if (npk == 0)
         return check_fail(err, errlen, "%s: a model needs exactly one primary key%s", m->name, "");
+    if (npk > 1) { /* an association table: its primary key is its foreign keys */
+        for (size_t i = 0; i < m->ncolumns; i++) {
+            const ph_column *c = &m->columns[i];
+            if ((c->flags & PH_PK) && (c->type != PH_T_INTEGER || !c->foreign_key))
+                return check_fail(err, errlen,
+                                  "%s.%s: a model needs exactly one primary key, or is an "
+                                  "association table whose key columns are Integer foreign keys",
+                                  m->name, c->name);
+        }
+        if (m->nrelationships)
+            return check_fail(err, errlen, "%s: an association table has no relationships%s",
+                              m->name, "");
+    }
+    for (size_t i = 0; i < m->nrelationships; i++) {
+        int rc = check_relationship(m, &m->relationships[i], err, errlen);
+        if (rc)
+            return rc;
+    }
     /* Coverage: columns and relationship fields cover the struct after the
        header, up to padding (a field the descriptor forgot is found here;
        the macros make overlaps impossible). */

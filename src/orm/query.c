@@ -15,8 +15,10 @@
 struct ph_query {
     ph_session *s;
     const ph_model *m;
-    ph_buf where; /* "(a) AND (b)" */
-    ph_buf order; /* "\"id\" DESC, ..." */
+    ph_buf where;       /* "(a) AND (b)" */
+    ph_buf order;       /* "\"id\" DESC, ..." */
+    ph_buf order_outer; /* the same on "anon_1" (joined eager loading) */
+    int8_t *lazy;       /* per relationship: the query's strategy, or -1 */
     ph_val *params;
     size_t np, capp;
     int64_t limit, offset;
@@ -33,6 +35,7 @@ ph_query *ph_query_new(ph_session *s, const ph_model *m)
     q->m = m;
     ph_buf_init(&q->where, s->arena);
     ph_buf_init(&q->order, s->arena);
+    ph_buf_init(&q->order_outer, s->arena);
     return q;
 }
 
@@ -58,7 +61,7 @@ static int add_param(ph_query *q, ph_val v)
         q->params = p;
         q->capp = cap;
     }
-    if (v.type == PH_V_TEXT || v.type == PH_V_BLOB) {
+    if (v.type == PH_VAL_TEXT || v.type == PH_VAL_BLOB) {
         char *copy = ph_arena_memdup(q->s->arena, v.u.s.len ? v.u.s.ptr : "", v.u.s.len);
         if (!copy)
             return PH_ENOMEM;
@@ -71,23 +74,23 @@ static int add_param(ph_query *q, ph_val v)
 static bool type_fits(const ph_column *c, ph_val v)
 {
     switch (v.type) {
-    case PH_V_NULL:
+    case PH_VAL_NULL:
         return true;
-    case PH_V_INT:
+    case PH_VAL_INT:
         return c->type == PH_T_INTEGER || c->type == PH_T_BIGINTEGER || c->type == PH_T_FLOAT ||
                c->type == PH_T_BOOLEAN;
-    case PH_V_DOUBLE:
+    case PH_VAL_DOUBLE:
         return c->type == PH_T_FLOAT;
-    case PH_V_BOOL:
+    case PH_VAL_BOOL:
         return c->type == PH_T_BOOLEAN;
-    case PH_V_TEXT:
+    case PH_VAL_TEXT:
         return c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_DATETIME ||
                c->type == PH_T_DATE;
-    case PH_V_BLOB:
+    case PH_VAL_BLOB:
         return c->type == PH_T_BINARY;
-    case PH_V_DATETIME:
+    case PH_VAL_DATETIME:
         return c->type == PH_T_DATETIME;
-    case PH_V_DATE:
+    case PH_VAL_DATE:
         return c->type == PH_T_DATE;
     }
     return false;
@@ -105,7 +108,7 @@ ph_query *ph_query_filter_by(ph_query *q, const char *column, ph_val value)
     if (q->where.len)
         ph_buf_puts(&q->where, " AND ");
     ph_db_put_ident(&q->where, c->name);
-    if (value.type == PH_V_NULL) {
+    if (value.type == PH_VAL_NULL) {
         ph_buf_puts(&q->where, " IS NULL");
     } else {
         ph_buf_puts(&q->where, " = ?");
@@ -229,6 +232,12 @@ ph_query *ph_query_order_by(ph_query *q, const char *column, ph_order order)
         ph_buf_puts(&q->order, ", ");
     ph_db_put_ident(&q->order, c->name);
     ph_buf_puts(&q->order, order == PH_DESC ? " DESC" : " ASC");
+    if (q->m->nrelationships) {
+        ph_db_put_ident(&q->order_outer, "anon_1");
+        ph_buf_putc(&q->order_outer, '.');
+        ph_db_put_ident(&q->order_outer, c->name);
+        ph_buf_puts(&q->order_outer, order == PH_DESC ? " DESC, " : " ASC, ");
+    }
     if (ph_buf_status(&q->order))
         q->err = PH_ENOMEM;
     return q;
@@ -240,6 +249,28 @@ ph_query *ph_query_limit(ph_query *q, int64_t limit)
         return q_fail(q, PH_ERANGE, "negative limit%s on %s", "");
     q->limit = limit;
     q->has_limit = true;
+    return q;
+}
+
+ph_query *ph_query_options(ph_query *q, const char *rel, ph_lazy lazy)
+{
+    if (q->err)
+        return q;
+    const ph_relationship *r = ph_model_relationship(q->m, rel);
+    if (!r)
+        return q_fail(q, PH_EUNDEFINED, "unknown relationship '%s' in options on %s",
+                      rel ? rel : "(null)");
+    if ((unsigned)lazy > PH_LAZY_RAISE)
+        return q_fail(q, PH_EINVAL, "unknown loading strategy for '%s' on %s", rel);
+    if (!q->lazy) {
+        q->lazy = ph_arena_alloc(q->s->arena, q->m->nrelationships);
+        if (!q->lazy) {
+            q->err = PH_ENOMEM;
+            return q;
+        }
+        memset(q->lazy, -1, q->m->nrelationships);
+    }
+    q->lazy[r - q->m->relationships] = (int8_t)lazy;
     return q;
 }
 
@@ -322,6 +353,120 @@ const char *ph_query_sql(ph_query *q)
     return b.ptr;
 }
 
+/* The relationship this query loads with a JOIN (the first one whose
+ * strategy is joined), or NULL. */
+static const ph_relationship *joined_rel(const ph_query *q)
+{
+    for (size_t i = 0; i < q->m->nrelationships; i++) {
+        const ph_relationship *r = &q->m->relationships[i];
+        int l = q->lazy && q->lazy[i] >= 0 ? q->lazy[i] : (int)r->lazy;
+        if (l == PH_LAZY_JOINED)
+            return r;
+    }
+    return NULL;
+}
+
+static void put_qcol(ph_buf *b, const char *alias, const char *col)
+{
+    ph_db_put_ident(b, alias);
+    ph_buf_putc(b, '.');
+    ph_db_put_ident(b, col);
+}
+
+/* Wraps the statement in b (the parent rows, with their WHERE, ORDER BY,
+ * LIMIT) as SQLAlchemy does for joined eager loading:
+ *   SELECT anon_1.*, t1.* FROM (...) AS anon_1 LEFT OUTER JOIN target AS t1
+ *   ON ... ORDER BY <order on anon_1>, anon_1.pk, t1.pk
+ * so rows of one parent are adjacent. */
+static int wrap_joined(ph_query *q, const ph_relationship *rel, ph_buf *b)
+{
+    const ph_model *m = q->m, *t = rel->target();
+    const char *mpk = ph_model_pk(m)->name, *tpk = ph_model_pk(t)->name;
+    ph_buf w;
+    ph_buf_init(&w, q->s->arena);
+    ph_buf_puts(&w, "SELECT ");
+    ph__put_columns_as(&w, "anon_1", m);
+    ph_buf_puts(&w, ", ");
+    ph__put_columns_as(&w, "t1", t);
+    ph_buf_puts(&w, " FROM (");
+    ph_buf_slice(&w, ph_buf_view(b));
+    ph_buf_puts(&w, ") AS ");
+    ph_db_put_ident(&w, "anon_1");
+    ph_buf_puts(&w, " LEFT OUTER JOIN ");
+    if (rel->kind == PH_REL_MANY_TO_MANY) {
+        ph_db_put_ident(&w, rel->secondary);
+        ph_buf_puts(&w, " AS ");
+        ph_db_put_ident(&w, "a1");
+        ph_buf_puts(&w, " ON ");
+        put_qcol(&w, "a1", rel->secondary_local);
+        ph_buf_puts(&w, " = ");
+        put_qcol(&w, "anon_1", mpk);
+        ph_buf_puts(&w, " LEFT OUTER JOIN ");
+    }
+    ph_db_put_ident(&w, t->table);
+    ph_buf_puts(&w, " AS ");
+    ph_db_put_ident(&w, "t1");
+    ph_buf_puts(&w, " ON ");
+    switch (rel->kind) {
+    case PH_REL_MANY_TO_ONE:
+        put_qcol(&w, "t1", tpk);
+        ph_buf_puts(&w, " = ");
+        put_qcol(&w, "anon_1", rel->local_column);
+        break;
+    case PH_REL_ONE_TO_MANY:
+    case PH_REL_ONE_TO_ONE:
+        put_qcol(&w, "t1", rel->remote_column);
+        ph_buf_puts(&w, " = ");
+        put_qcol(&w, "anon_1", mpk);
+        break;
+    case PH_REL_MANY_TO_MANY:
+        put_qcol(&w, "t1", tpk);
+        ph_buf_puts(&w, " = ");
+        put_qcol(&w, "a1", rel->secondary_remote);
+        break;
+    }
+    ph_buf_puts(&w, " ORDER BY ");
+    ph_buf_slice(&w, ph_buf_view(&q->order_outer));
+    put_qcol(&w, "anon_1", mpk);
+    ph_buf_puts(&w, ", ");
+    put_qcol(&w, "t1", tpk);
+    if (ph_buf_status(&w))
+        return PH_ENOMEM;
+    *b = w;
+    return 0;
+}
+
+/* Files the target object of a joined row under parent. */
+static int joined_attach(ph_session *s, const ph_relationship *rel, void *parent, void *child)
+{
+    void *f = (char *)parent + rel->offset;
+    if (rel->kind == PH_REL_MANY_TO_ONE || rel->kind == PH_REL_ONE_TO_ONE) {
+        *(void **)f = child;
+        return rel->kind == PH_REL_ONE_TO_ONE ? ph__rel_set_backref(s, rel, child, parent) : 0;
+    }
+    if (rel->kind == PH_REL_ONE_TO_MANY) {
+        int rc = ph__rel_set_backref(s, rel, child, parent);
+        if (rc)
+            return rc;
+    }
+    ph_list *l = f;
+    for (size_t i = 0; i < l->len; i++)
+        if (l->items[i] == child)
+            return 0;
+    if (l->len == l->cap || !l->items) {
+        size_t cap = l->len ? l->len * 2 : 4;
+        void **items = ph_arena_alloc(s->arena, cap * sizeof(void *));
+        if (!items)
+            return PH_ENOMEM;
+        if (l->len)
+            memcpy(items, l->items, l->len * sizeof(void *));
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->len++] = child;
+    return 0;
+}
+
 /* Runs the SELECT and collects up to max rows (0: no limit of our own). */
 static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, void ***out,
                     size_t *nout)
@@ -340,8 +485,17 @@ static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, 
     size_t n;
     if (!v || build(q, SEL_ROWS, use_limit, limit, offset, &b, v, &n))
         return ph__session_error(s, PH_ENOMEM, "out of memory");
+    const ph_relationship *joined = q->m->nrelationships ? joined_rel(q) : NULL;
+    const ph_model *jt = joined ? joined->target() : NULL;
+    if (joined && wrap_joined(q, joined, &b))
+        return ph__session_error(s, PH_ENOMEM, "out of memory");
+    int jcol = joined ? (int)q->m->ncolumns : 0;
+    int jpk = joined ? jcol + (int)(ph_model_pk(jt) - jt->columns) : 0;
+    void *jparent = NULL; /* the parent of the previous joined row */
+    bool jfill = false;   /* its relationship is being filled by this query */
     ph_db_rows r;
-    bool fresh = s->nobjs == 0;
+    bool fresh = s->nobjs == 0 && !joined;
+    s->nqueries++;
     int rc = ph_db_query(s->conn, b.ptr, v, n, &r);
     if (rc)
         return ph__session_error(s, rc, "SELECT FROM %s: %s", q->m->table, ph_db_errmsg(s->conn));
@@ -361,15 +515,44 @@ static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, 
             items = bigger;
             cap *= 2;
         }
-        rc = ph__session_load_row(s, q->m, &r, fresh, &items[len]);
+        void *obj;
+        rc = ph__session_load_row(s, q->m, &r, fresh, &obj);
+        if (rc == 0 && joined) {
+            bool same = obj == jparent; /* another child of the previous row's parent */
+            if (!same) {
+                if (jparent && jfill)
+                    rc = ph__rel_mark_loaded(s, ((ph_obj *)jparent)->state, joined);
+                ph__state *pst = ((ph_obj *)obj)->state;
+                jfill = !ph__rel_is_loaded(pst, joined, (size_t)(joined - q->m->relationships));
+                if (jfill &&
+                    (joined->kind == PH_REL_ONE_TO_MANY || joined->kind == PH_REL_MANY_TO_MANY))
+                    ((ph_list *)((char *)obj + joined->offset))->len = 0;
+                jparent = obj;
+            }
+            if (rc == 0 && jfill && !ph_db_rows_isnull(&r, jpk)) {
+                void *child;
+                rc = ph__session_load_row_at(s, jt, &r, jcol, false, &child);
+                if (rc == 0)
+                    rc = joined_attach(s, joined, obj, child);
+            }
+            if (same)
+                continue;
+        }
         if (rc == 0)
-            len++;
+            items[len++] = obj;
     }
+    if (rc == 0 && jparent && jfill)
+        rc = ph__rel_mark_loaded(s, ((ph_obj *)jparent)->state, joined);
     ph_db_rows_close(&r);
     if (rc < 0)
         return ph__session_error(s, rc, "SELECT FROM %s: %s", q->m->table,
                                  ph_db_errmsg(s->conn)[0] ? ph_db_errmsg(s->conn)
                                                           : ph_strerror(rc));
+    if (q->m->nrelationships && len) {
+        rc = ph__rel_after_query(s, q->m, items, len, q->lazy, joined);
+        if (rc)
+            return rc;
+    }
     *out = items;
     *nout = len;
     return 0;
@@ -424,6 +607,7 @@ static int scalar(ph_query *q, sel_kind kind, int64_t *out)
     if (!v || build(q, kind, q->has_limit, q->limit, offset, &b, v, &n))
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     int rc;
+    s->nqueries++;
     if (kind == SEL_DELETE) {
         rc = ph_db_exec(s->conn, b.ptr, v, n);
         *out = rc ? 0 : ph_db_changes(s->conn);

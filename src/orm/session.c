@@ -40,11 +40,11 @@ ph_val ph__field_val(const ph_column *c, const void *obj)
     case PH_T_DATETIME:
         if (opt && ((const ph_datetime_opt *)f)->is_null)
             return PH_NULL;
-        return (ph_val){.type = PH_V_DATETIME, .u.i = ((const ph_datetime *)f)->usec};
+        return (ph_val){.type = PH_VAL_DATETIME, .u.i = ((const ph_datetime *)f)->usec};
     case PH_T_DATE:
         if (opt && ((const ph_date_opt *)f)->is_null)
             return PH_NULL;
-        return (ph_val){.type = PH_V_DATE, .u.i = ((const ph_date *)f)->days};
+        return (ph_val){.type = PH_VAL_DATE, .u.i = ((const ph_date *)f)->days};
     case PH_T_STRING:
     case PH_T_TEXT:
         return PH_STR(*(char *const *)f);
@@ -275,6 +275,20 @@ const char *ph_session_errmsg(const ph_session *s)
     return s->errmsg;
 }
 
+uint64_t ph_session_query_count(const ph_session *s)
+{
+    return s->nqueries;
+}
+
+int ph_session_set_debug(ph_session *s, bool on, const char *label)
+{
+    s->debug = on;
+    s->label = NULL;
+    if (label && !(s->label = ph_arena_strdup(s->arena, label)))
+        return PH_ENOMEM;
+    return 0;
+}
+
 size_t ph_session_count(const ph_session *s)
 {
     size_t n = 0;
@@ -311,6 +325,13 @@ static int map_sync(ph_session *s)
         }
     }
     return 0;
+}
+
+static void *map_find(ph_session *s, const ph_model *m, int64_t pk);
+
+void *ph__map_find(ph_session *s, const ph_model *m, int64_t pk)
+{
+    return map_find(s, m, pk);
 }
 
 static void *map_find(ph_session *s, const ph_model *m, int64_t pk)
@@ -434,6 +455,13 @@ int ph_session_add(ph_session *s, const ph_model *m, void *obj)
         return ph__session_error(
             s, PH_EMISUSE, "the %s belongs to another session (or its _ph header is not zeroed)",
             m->name);
+    if (m->nrelationships)
+        s->has_rels = true;
+    else if (ph_model_npk(m) != 1)
+        return ph__session_error(s, PH_EMISUSE,
+                                 "%s is an association table: edit it through the many-to-many "
+                                 "relationships that name it",
+                                 m->name);
     ph__state *st = ph_arena_calloc(s->arena, 1, sizeof(*st) + m->size);
     if (!st)
         return ph__session_error(s, PH_ENOMEM, "out of memory");
@@ -464,11 +492,14 @@ int ph_session_delete(ph_session *s, void *obj)
     return 0;
 }
 
-int ph__session_load_row(ph_session *s, const ph_model *m, ph_db_rows *r, bool fresh, void **out)
+/* The body of ph__session_load_row(_at): inlined into both, so the plain
+ * query path keeps col0 a constant 0. */
+static inline int load_row(ph_session *s, const ph_model *m, ph_db_rows *r, int col0, bool fresh,
+                           void **out)
 {
     if (!fresh) {
         const ph_column *pkc = ph_model_pk(m);
-        int64_t pk = ph_db_rows_int(r, (int)(pkc - m->columns));
+        int64_t pk = ph_db_rows_int(r, col0 + (int)(pkc - m->columns));
         void *found = map_find(s, m, pk);
         if (found) {
             *out = found;
@@ -482,9 +513,10 @@ int ph__session_load_row(ph_session *s, const ph_model *m, ph_db_rows *r, bool f
         return PH_ENOMEM;
     void *obj = mem;
     ph__state *st = (ph__state *)(mem + osize);
-    if (m->nrelationships)
+    if (m->nrelationships) {
         memset(obj, 0, m->size); /* relationship fields start empty */
-    else
+        s->has_rels = true;
+    } else
         memset(obj, 0, sizeof(ph_obj)); /* every column is written below */
     memset(st, 0, sizeof(*st));
     st->obj = obj;
@@ -496,7 +528,7 @@ int ph__session_load_row(ph_session *s, const ph_model *m, ph_db_rows *r, bool f
     h->session = s;
     h->state = st;
     for (size_t i = 0; i < m->ncolumns; i++) {
-        int rc = field_load(&m->columns[i], obj, r, (int)i, s->arena);
+        int rc = field_load(&m->columns[i], obj, r, col0 + (int)i, s->arena);
         if (rc)
             return rc;
     }
@@ -506,6 +538,17 @@ int ph__session_load_row(ph_session *s, const ph_model *m, ph_db_rows *r, bool f
         return rc;
     *out = obj;
     return 0;
+}
+
+int ph__session_load_row(ph_session *s, const ph_model *m, ph_db_rows *r, bool fresh, void **out)
+{
+    return load_row(s, m, r, 0, fresh, out);
+}
+
+int ph__session_load_row_at(ph_session *s, const ph_model *m, ph_db_rows *r, int col0, bool fresh,
+                            void **out)
+{
+    return load_row(s, m, r, col0, fresh, out);
 }
 
 int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out)
@@ -579,7 +622,8 @@ bool ph_session_is_dirty(ph_session *s, const void *obj)
     const ph__state *st = h->state;
     if (st->status == PH__NEW || (st->status == PH__DELETED && !st->flushed_delete))
         return true;
-    return st->status == PH__PERSISTENT && dirty_mask(st) != 0;
+    return st->status == PH__PERSISTENT &&
+           (dirty_mask(st) != 0 || (st->model->nrelationships && ph__rel_changed(st)));
 }
 
 /* ---- flush --------------------------------------------------------------------------------- */
@@ -664,6 +708,7 @@ static int do_insert(ph_session *s, ph__state *st, ph_buf *sql, ph_val *vals)
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     int rc;
     int64_t newpk = pkv;
+    s->nqueries++;
     if (pg) {
         rc = ph_db_query_int(s->conn, sql->ptr, vals, n, &newpk);
     } else {
@@ -705,6 +750,7 @@ static int do_update(ph_session *s, ph__state *st, uint64_t mask, ph_buf *sql, p
     vals[n++] = PH_INT(ph__pk_get(m, st->obj));
     if (ph_buf_status(sql))
         return ph__session_error(s, PH_ENOMEM, "out of memory");
+    s->nqueries++;
     int rc = ph_db_exec(s->conn, sql->ptr, vals, n);
     if (rc)
         return db_fail(s, rc, "UPDATE", m);
@@ -726,6 +772,7 @@ static int do_delete(ph_session *s, ph__state *st, ph_buf *sql)
     if (ph_buf_status(sql))
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     ph_val v = PH_INT(ph__pk_get(m, st->obj));
+    s->nqueries++;
     int rc = ph_db_exec(s->conn, sql->ptr, &v, 1);
     if (rc)
         return db_fail(s, rc, "DELETE FROM", m);
@@ -757,11 +804,19 @@ static void restore(ph_session *s)
             const ph_column *c = &m->columns[k];
             memcpy((char *)st->obj + c->offset, st->snap + c->offset, c->size);
         }
+        if (st->rels)
+            ph__rel_restore(s, st);
     }
 }
 
 static int flush(ph_session *s)
 {
+    /* 0: relationship cascades (save-update, delete, delete-orphan) */
+    if (s->has_rels) {
+        int rc = ph__rel_preflush(s);
+        if (rc)
+            return rc;
+    }
     /* 1: defaults and validation, before any SQL */
     size_t work = 0, maxcols = 0;
     const ph_model *models[64];
@@ -769,6 +824,9 @@ static int flush(ph_session *s)
     for (size_t i = 0; i < s->nobjs; i++) {
         ph__state *st = s->objs[i];
         uint64_t mask = 0;
+        /* with relationships, every live object may get a foreign key from
+           a parent written in this flush: its model takes part */
+        bool take = s->has_rels && st->status == PH__PERSISTENT;
         if (st->status == PH__NEW) {
             apply_defaults(s, st);
             mask = ~0ull;
@@ -779,14 +837,16 @@ static int flush(ph_session *s)
         } else {
             continue;
         }
-        if (st->status != PH__DELETED && mask == 0)
+        if (take && st->model->nrelationships && ph__rel_changed(st))
+            work++;
+        if (st->status != PH__DELETED && mask == 0 && !take)
             continue;
         if (mask) {
             int rc = ph_orm_validate(st->model, st->obj, mask, s->errmsg, sizeof(s->errmsg));
             if (rc)
                 return rc;
         }
-        work++;
+        work += mask != 0 || st->status != PH__PERSISTENT;
         if (st->model->ncolumns > maxcols)
             maxcols = st->model->ncolumns;
         bool seen = false;
@@ -821,20 +881,40 @@ static int flush(ph_session *s)
             ph__state *st = s->objs[i];
             if (st->model != order[k])
                 continue;
+            bool rels = s->has_rels && st->model->nrelationships;
+            if (rels && (st->status == PH__NEW || st->status == PH__PERSISTENT))
+                rc = ph__rel_set_fks(s, st);
+            if (rc)
+                break;
             if (st->status == PH__NEW) {
                 rc = do_insert(s, st, &sql, vals);
             } else if (st->status == PH__PERSISTENT) {
                 uint64_t mask = dirty_mask(st);
-                if (mask)
-                    rc = do_update(s, st, mask, &sql, vals);
+                if (mask) {
+                    if (s->has_rels) /* foreign keys set above: check them too */
+                        rc =
+                            ph_orm_validate(st->model, st->obj, mask, s->errmsg, sizeof(s->errmsg));
+                    if (rc == 0)
+                        rc = do_update(s, st, mask, &sql, vals);
+                }
+            } else {
+                continue;
             }
+            if (rc == 0 && rels)
+                rc = ph__rel_push_fks(s, st);
         }
     }
+    if (rc == 0 && s->has_rels)
+        rc = ph__rel_write_assoc(s, &sql);
     for (size_t k = nmodels; rc == 0 && k-- > 0;) {
         for (size_t i = 0; rc == 0 && i < s->nobjs; i++) {
             ph__state *st = s->objs[i];
-            if (st->model == order[k] && st->status == PH__DELETED && !st->flushed_delete)
-                rc = do_delete(s, st, &sql);
+            if (st->model == order[k] && st->status == PH__DELETED && !st->flushed_delete) {
+                if (st->model->nrelationships)
+                    rc = ph__rel_delete_assoc(s, st, &sql);
+                if (rc == 0)
+                    rc = do_delete(s, st, &sql);
+            }
         }
     }
     return rc;
@@ -866,6 +946,8 @@ int ph_session_commit(ph_session *s)
     }
     for (size_t i = 0; i < s->nobjs; i++) {
         ph__state *st = s->objs[i];
+        if (st->status == PH__PERSISTENT && st->model->nrelationships)
+            ph__rel_commit(s, st); /* out of memory: the snapshot stays older */
         st->flushed_insert = false;
         if (st->status == PH__PERSISTENT) {
             snapshot(st);

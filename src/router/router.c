@@ -292,7 +292,7 @@ ph_match_result ph_router_match(const ph_router *r, const char *method, const ch
     return PH_MATCH_NOT_FOUND;
 }
 
-static const char *find_arg(const char **pairs, size_t n, const char *name, bool *used)
+static const char *find_arg(const char *const *pairs, size_t n, const char *name, bool *used)
 {
     for (size_t i = 0; i + 1 < n; i += 2) {
         if (strcmp(pairs[i], name) == 0) {
@@ -305,10 +305,6 @@ static const char *find_arg(const char **pairs, size_t n, const char *name, bool
 
 char *ph_router_url_forv(const ph_router *r, ph_arena *a, const char *name, va_list ap)
 {
-    const ph_route *rt = NULL;
-    for (size_t i = 0; i < r->len && !rt; i++)
-        if (r->routes[i]->name && strcmp(r->routes[i]->name, name) == 0)
-            rt = r->routes[i];
     const char *pairs[64];
     size_t n = 0;
     for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
@@ -318,8 +314,22 @@ char *ph_router_url_forv(const ph_router *r, ph_arena *a, const char *name, va_l
         pairs[n++] = k;
         pairs[n++] = v;
     }
-    if (!rt)
+    return ph_router_url_for_pairs(r, a, name, pairs, n / 2);
+}
+
+char *ph_router_url_for_pairs(const ph_router *r, ph_arena *a, const char *name,
+                              const char *const *pairs, size_t npairs)
+{
+    const ph_route *rt = NULL;
+    for (size_t i = 0; i < r->len && !rt; i++)
+        if (r->routes[i]->name && strcmp(r->routes[i]->name, name) == 0)
+            rt = r->routes[i];
+    size_t n = npairs * 2;
+    if (!rt || npairs > 32)
         return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!pairs[i])
+            return NULL;
     bool used[32] = {false};
     ph_buf b;
     ph_buf_init(&b, a);

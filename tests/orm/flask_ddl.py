@@ -36,6 +36,54 @@ class Fortune(db.Model):
     message = db.Column(db.String(2048), nullable=False)
 
 
+# The pet management system (app/models.c): the peer's three tables, plus
+# a one-to-one and a many-to-many in new tables.
+class PetHandler(db.Model):
+    __tablename__ = "pethandler"
+    handler_id = db.Column(db.Integer, primary_key=True)
+    handler_name = db.Column(db.String(150), nullable=False)
+    pet_category = db.relationship("PetCategory", backref="pet_handler", lazy=True)
+    profile = db.relationship("HandlerProfile", backref="handler", uselist=False)
+
+
+pet_tag = db.Table(
+    "pet_tag",
+    db.Column("pet_id", db.Integer, db.ForeignKey("petcategory.pet_id"), primary_key=True),
+    db.Column("tag_id", db.Integer, db.ForeignKey("tag.tag_id"), primary_key=True))
+
+
+class PetCategory(db.Model):
+    __tablename__ = "petcategory"
+    pet_id = db.Column(db.Integer, primary_key=True)
+    pet_name = db.Column(db.String(100), nullable=False)
+    pet_category = db.Column(db.String(50), nullable=False)
+    handler_id = db.Column(db.Integer, db.ForeignKey("pethandler.handler_id"), nullable=False)
+    comments = db.relationship("PetComment", backref="pet", cascade="all, delete-orphan")
+    tags = db.relationship("Tag", secondary=pet_tag, backref="pets")
+
+
+class PetComment(db.Model):
+    __tablename__ = "petcomment"
+    comment_id = db.Column(db.Integer, primary_key=True)
+    comment_content = db.Column(db.String(200), nullable=False)
+    pet_id = db.Column(db.Integer, db.ForeignKey("petcategory.pet_id"), nullable=False)
+
+
+class HandlerProfile(db.Model):
+    __tablename__ = "handlerprofile"
+    profile_id = db.Column(db.Integer, primary_key=True)
+    handler_id = db.Column(db.Integer, db.ForeignKey("pethandler.handler_id"), nullable=False,
+                           unique=True)
+    bio = db.Column(db.String(500))
+    phone = db.Column(db.String(30))
+
+
+class Tag(db.Model):
+    __tablename__ = "tag"
+    tag_id = db.Column(db.Integer, primary_key=True)
+    tag_name = db.Column(db.String(50), nullable=False, unique=True)
+
+
 # tests/orm/fixture.c
 class Sample(db.Model):
     __tablename__ = "sample"
@@ -65,11 +113,12 @@ class Child(db.Model):
     code = db.Column(db.String(20), unique=True, index=True)
 
 
-TABLES = [User, World, Fortune, Sample, Parent, Child]
+TABLES = [User, World, Fortune, Sample, Parent, Child,
+          PetHandler, PetCategory, PetComment, HandlerProfile, Tag, pet_tag]
 
 for name, dialect in (("sqlite", sqlite.dialect()), ("postgresql", postgresql.dialect())):
     for model in TABLES:
-        table = model.__table__
+        table = getattr(model, "__table__", model)
         print("-- %s %s" % (name, table.name))
         print(str(CreateTable(table).compile(dialect=dialect)).strip() + ";")
         for index in sorted(table.indexes, key=lambda i: i.name):

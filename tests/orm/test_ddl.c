@@ -17,8 +17,10 @@ static void put_ddl(ph_buf *b, ph_dialect d, const char *dname, const ph_model *
 
 static void test_ddl_matches_flask_sqlalchemy(void)
 {
-    const ph_model *models[] = {&User_model,   &World_model,  &Fortune_model,
-                                &Sample_model, &Parent_model, &Child_model};
+    const ph_model *models[] = {&User_model,           &World_model,       &Fortune_model,
+                                &Sample_model,         &Parent_model,      &Child_model,
+                                &PetHandler_model,     &PetCategory_model, &PetComment_model,
+                                &HandlerProfile_model, &Tag_model,         &PetTag_model};
     ph_buf mine;
     ph_buf_init(&mine, NULL);
     for (size_t i = 0; i < PH_COUNTOF(models); i++)

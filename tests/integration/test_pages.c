@@ -1,0 +1,295 @@
+/*
+ * Integration tests of the tutorial application's pages on a real database:
+ * the real `app db create` and `app run`, real HTTP, a real SQLite file and,
+ * when PHIAL_TEST_PG_URL is set, a real PostgreSQL.  /register stores a user
+ * (password as an Argon2id hash) and answers "User registration successful";
+ * bad input is a 400 with the form shown again and nothing written; /users
+ * lists users with HTML escaping; a PostgreSQL connection cut under the
+ * server is a 503, and the next request is served again; a template with a
+ * syntax error stops the start with file:line:col.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "phial/db.h"
+#include "test.h"
+
+static tc_server srv;
+static char tmpdir[64];
+
+/* Runs `app ARGS` with the current environment; returns its output
+ * (malloc'd) and its exit status in *status. */
+static char *app_cmd(const char *args, int *status)
+{
+    const char *build = getenv("PHIAL_BUILD");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/app %s 2>&1", build ? build : "build", args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    char *out = calloc(1, 65536);
+    size_t n = out ? fread(out, 1, 65535, p) : 0;
+    (void)n;
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+static int post(const char *path, const char *body, tc_response *r)
+{
+    char raw[4096];
+    snprintf(raw, sizeof(raw),
+             "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             path, strlen(body), body);
+    return tc_request(srv.port, raw, r);
+}
+
+static int get(const char *path, tc_response *r)
+{
+    char raw[1024];
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    return tc_request(srv.port, raw, r);
+}
+
+/* Number of rows `app db list User` prints (one per user). */
+static int count_users(void)
+{
+    int st;
+    char *out = app_cmd("db list User --columns id", &st);
+    int n = 0;
+    for (char *p = out; p && *p; p++)
+        n += *p == '\n';
+    free(out);
+    return st == 0 ? n : -1;
+}
+
+static void pages_hello_and_form(void)
+{
+    tc_response r;
+    CHECK_INT(get("/", &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body, "Hello world");
+    tc_response_free(&r);
+    CHECK_INT(get("/register", &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "<form action=\"\" method=\"post\">");
+    CHECK_CONTAINS(r.body, "name=\"password\"");
+    CHECK_CONTAINS(r.body, "href=\"/static/style.css\"");
+    tc_response_free(&r);
+}
+
+static void pages_register_stores_hashed_user(void)
+{
+    int before = count_users();
+    tc_response r;
+    CHECK_INT(post("/register", "username=Demo+User&email=demouser%40gmail.com&password=s3cret%21",
+                   &r),
+              0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body, "User registration successful");
+    tc_response_free(&r);
+    CHECK_INT(count_users(), before + 1);
+    int st;
+    char *out = app_cmd("db list User --columns username,user_email,user_password", &st);
+    CHECK_INT(st, 0);
+    CHECK_CONTAINS(out, "Demo User\tdemouser@gmail.com\t$argon2id$");
+    CHECK(out && !strstr(out, "s3cret!"));
+    free(out);
+}
+
+static void pages_register_bad_input_writes_nothing(void)
+{
+    int before = count_users();
+    CHECK(before >= 0);
+    static const char *const bodies[] = {
+        "username=&email=a%40b.c&password=x",  /* empty */
+        "email=a%40b.c&password=x",            /* missing */
+        "username=bob&email=a%40b.c",          /* no password */
+    };
+    for (size_t i = 0; i < PH_COUNTOF(bodies); i++) {
+        tc_response r;
+        CHECK_INT(post("/register", bodies[i], &r), 0);
+        CHECK_INT(r.status, 400);
+        CHECK_CONTAINS(r.body, "required");
+        CHECK_CONTAINS(r.body, "<form");
+        tc_response_free(&r);
+    }
+    /* 101 characters: refused before any SQL, the typed email shown again */
+    char body[512];
+    snprintf(body, sizeof(body), "username=%0101d&email=keep%%40me.org&password=x", 0);
+    tc_response r;
+    CHECK_INT(post("/register", body, &r), 0);
+    CHECK_INT(r.status, 400);
+    CHECK_CONTAINS(r.body, "username");
+    CHECK_CONTAINS(r.body, "value=\"keep@me.org\"");
+    tc_response_free(&r);
+    CHECK_INT(count_users(), before);
+}
+
+/* The CLI's `db add User` hashes the password too. */
+static void pages_cli_add_user_hashes(void)
+{
+    int st;
+    char *out = app_cmd("db add User username=cli user_email=c@x.org user_password=plainpw", &st);
+    CHECK_INT(st, 0);
+    free(out);
+    out = app_cmd("db list User --columns username,user_password", &st);
+    CHECK_INT(st, 0);
+    CHECK_CONTAINS(out, "cli\t$argon2id$");
+    CHECK(out && !strstr(out, "plainpw"));
+    free(out);
+}
+
+static void pages_users_escaped(void)
+{
+    tc_response r;
+    CHECK_INT(post("/register", "username=%3Cb%3Eeve%3C%2Fb%3E&email=e%40x.org&password=pw", &r),
+              0);
+    CHECK_INT(r.status, 200);
+    tc_response_free(&r);
+    CHECK_INT(get("/users", &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "<td>&lt;b&gt;eve&lt;/b&gt;</td>");
+    CHECK_CONTAINS(r.body, "<td>Demo User</td>");
+    CHECK(!strstr(r.body, "<b>eve"));
+    tc_response_free(&r);
+}
+
+/* Cuts every other connection to the test database from the server side. */
+static int kill_pg_backends(const char *url)
+{
+    ph_db_config cfg = {.url = url};
+    ph_db *db;
+    char err[256];
+    if (ph_db_open(&cfg, &db, err, sizeof(err)) < 0)
+        return -1;
+    ph_db_conn *c = ph_db_conn_new(db);
+    int64_t n = -1;
+    int rc = c ? ph_db_query_int(c,
+                                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                                 NULL, 0, &n)
+               : -1;
+    ph_db_conn_free(c);
+    ph_db_close(db);
+    return rc < 0 ? -1 : (int)n;
+}
+
+static void pages_pg_outage_is_503_then_recovers(void)
+{
+    const char *url = getenv("DATABASE_URL");
+    tc_response r;
+    /* a request on every worker so each holds a connection (1 worker) */
+    CHECK_INT(get("/users", &r), 0);
+    CHECK_INT(r.status, 200);
+    tc_response_free(&r);
+    CHECK(kill_pg_backends(url) >= 1);
+    CHECK_INT(get("/users", &r), 0);
+    CHECK_INT(r.status, 503);
+    tc_response_free(&r);
+    CHECK_INT(get("/users", &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "Demo User");
+    tc_response_free(&r);
+}
+
+static void pages_template_error_stops_start(void)
+{
+    char dir[128], path[192];
+    snprintf(dir, sizeof(dir), "%s/badtpl", tmpdir);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/broken.html", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("<p>\n{% if x %}\n{{ y }\n", f);
+    fclose(f);
+    char env[256];
+    snprintf(env, sizeof(env), "TEMPLATE_FOLDER=%s", dir);
+    int st;
+    char args[320];
+    snprintf(args, sizeof(args), "routes"); /* any command builds the app */
+    putenv(env);
+    char *out = app_cmd(args, &st);
+    unsetenv("TEMPLATE_FOLDER");
+    CHECK(st != 0);
+    CHECK_CONTAINS(out, "broken.html:3:");
+    free(out);
+}
+
+/* Creates the tables with `app db create`, starts the server; 0 or -1. */
+static int setup(const char *url)
+{
+    setenv("DATABASE_URL", url, 1);
+    int st;
+    free(app_cmd("db drop --yes", &st));
+    char *out = app_cmd("db create", &st);
+    if (st != 0)
+        fprintf(stderr, "db create: %s\n", out ? out : "");
+    free(out);
+    return st == 0 ? tc_server_start(&srv, 1, NULL) : -1;
+}
+
+static void teardown(void)
+{
+    CHECK_INT(tc_server_stop(&srv, 20000), 0);
+    int st;
+    free(app_cmd("db drop --yes", &st));
+}
+
+static void run_suite(bool pg)
+{
+    RUN(pages_hello_and_form);
+    RUN(pages_register_stores_hashed_user);
+    RUN(pages_register_bad_input_writes_nothing);
+    RUN(pages_users_escaped);
+    RUN(pages_cli_add_user_hashes);
+    if (pg)
+        RUN(pages_pg_outage_is_503_then_recovers);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/phial-pages.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        printf("0 passed, 1 failed, 0 skipped\n");
+        return 1;
+    }
+    char url[160];
+    snprintf(url, sizeof(url), "sqlite:///%s/app.db", tmpdir);
+    if (setup(url) == 0) {
+        run_suite(false);
+        RUN(teardown);
+    } else {
+        printf("FAIL could not start the server on SQLite\n");
+        ph_t_failed++;
+    }
+    const char *pg = getenv("PHIAL_TEST_PG_URL");
+    if (pg && *pg) {
+        if (setup(pg) == 0) {
+            run_suite(true);
+            RUN(teardown);
+        } else {
+            printf("FAIL could not start the server on PostgreSQL\n");
+            ph_t_failed++;
+        }
+    } else {
+        SKIP(pages_on_postgresql, "PHIAL_TEST_PG_URL is not set");
+    }
+    unsetenv("DATABASE_URL");
+    RUN(pages_template_error_stops_start);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    TEST_END();
+}
