@@ -153,6 +153,8 @@ int app_views_register(ph_app *app)
         rc = ph_app_route(app, PH_GET | PH_POST, "/register", "register", register_view);
     if (rc == 0)
         rc = ph_app_route(app, PH_GET, "/users", "users", users_view);
+    if (rc == 0)
+        rc = app_pets_register(app);
     const char *t = getenv("PHIAL_TEST_ROUTES");
     if (rc == 0 && t && strcmp(t, "1") == 0) {
         if (rc == 0)

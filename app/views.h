@@ -11,5 +11,7 @@
 /* Adds the app's routes (and, when PHIAL_TEST_ROUTES=1, the test-only
  * routes under /_test/).  0 or a PH_E* code (logged). */
 int app_views_register(ph_app *app);
+/* Adds the pet management pages (pets.c); called by app_views_register. */
+int app_pets_register(ph_app *app);
 
 #endif

@@ -83,6 +83,16 @@ const char *ph_app_database_url(const ph_app *app)
     return ph_db_url_resolve(config_lookup, (void *)app);
 }
 
+/* DEBUG: how many statements the request's session ran, as a header (the
+ * integration tests read it to catch N+1 pages). */
+static int query_count_header(ph_request *req, ph_response *res, void *ud)
+{
+    (void)ud;
+    char n[24];
+    snprintf(n, sizeof(n), "%lld", (long long)ph_req_query_count(req));
+    return ph_res_header(res, "X-Query-Count", n);
+}
+
 int ph_app_use_database(ph_app *app, char *err, size_t errlen)
 {
     ph__app_ctx *ctx = ctx_of(app);
@@ -116,6 +126,10 @@ int ph_app_use_database(ph_app *app, char *err, size_t errlen)
         return PH_ENOMEM;
     }
     ctx->key_made = true;
+    if (ctx->debug && (rc = ph_app_after_request(app, query_count_header, NULL)) < 0) {
+        snprintf(err, errlen, "too many after_request hooks");
+        return rc;
+    }
     return 0;
 }
 

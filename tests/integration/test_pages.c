@@ -4,7 +4,9 @@
  * when PHIAL_TEST_PG_URL is set, a real PostgreSQL.  /register stores a user
  * (password as an Argon2id hash) and answers "User registration successful";
  * bad input is a 400 with the form shown again and nothing written; /users
- * lists users with HTML escaping; a PostgreSQL connection cut under the
+ * lists users with HTML escaping; the pet pages add and navigate handlers,
+ * pets (backref, tags) and comments, answer 404/400 and write nothing on
+ * bad input, and list handlers with their pets in two queries; a PostgreSQL connection cut under the
  * server is a 503, and the next request is served again; a template with a
  * syntax error stops the start with file:line:col.
  */
@@ -162,6 +164,143 @@ static void pages_users_escaped(void)
     tc_response_free(&r);
 }
 
+/* The id at the end of the response's Location header, or -1. */
+static long location_id(const tc_response *r)
+{
+    const char *loc = tc_header_get(r, "Location");
+    const char *slash = loc ? strrchr(loc, '/') : NULL;
+    return slash && slash[1] ? strtol(slash + 1, NULL, 10) : -1;
+}
+
+static long add_handler(const char *name_encoded)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "handler_name=%s", name_encoded);
+    tc_response r;
+    if (post("/handlers", body, &r) < 0)
+        return -1;
+    long id = r.status == 303 ? location_id(&r) : -1;
+    tc_response_free(&r);
+    return id;
+}
+
+static long add_pet(long handler, const char *body)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/handlers/%ld/pets", handler);
+    tc_response r;
+    if (post(path, body, &r) < 0)
+        return -1;
+    long id = r.status == 303 ? location_id(&r) : -1;
+    tc_response_free(&r);
+    return id;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Handlers, pets (with the backref and tags) and comments through the
+ * pages, as a user of the tutorial's pet system would use them. */
+static void pets_add_and_navigate(void)
+{
+    long h = add_handler("Ann+%3Ci%3EO%3C%2Fi%3E");
+    CHECK(h > 0);
+    long pet = add_pet(h, "pet_name=Rex&pet_category=dog&tags=senior%2C+needs+meds");
+    CHECK(pet > 0);
+    CHECK(add_pet(h, "pet_name=Tom&pet_category=cat&tags=senior") > 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/handlers/%ld", h);
+    tc_response r;
+    CHECK_INT(get(path, &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "<h1>Ann &lt;i&gt;O&lt;/i&gt;</h1>");
+    CHECK_CONTAINS(r.body, ">Rex</a> (dog)</li>");
+    CHECK_CONTAINS(r.body, ">Tom</a> (cat)</li>");
+    tc_response_free(&r);
+
+    snprintf(path, sizeof(path), "/pets/%ld/comments", pet);
+    CHECK_INT(post(path, "comment_content=Good+boy", &r), 0);
+    CHECK_INT(r.status, 201);
+    CHECK_STR(r.body, "Comment added");
+    tc_response_free(&r);
+    snprintf(path, sizeof(path), "/pets/%ld", pet);
+    CHECK_INT(get(path, &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "Handled by <a href=\"/handlers/");
+    CHECK_CONTAINS(r.body, ">Ann &lt;i&gt;O&lt;/i&gt;</a>"); /* pet.pet_handler */
+    CHECK_CONTAINS(r.body, "<span class=\"tag\">senior</span><span class=\"tag\">needs meds</span>");
+    CHECK_CONTAINS(r.body, "<li>Good boy</li>");
+    tc_response_free(&r);
+}
+
+/* Missing rows are 404, bad values 400, and nothing is written. */
+static void pets_bad_input_writes_nothing(void)
+{
+    long h = add_handler("Bea");
+    CHECK(h > 0);
+    tc_response r;
+    CHECK_INT(get("/handlers/999999", &r), 0);
+    CHECK_INT(r.status, 404);
+    tc_response_free(&r);
+    CHECK_INT(get("/handlers/99999999999999999999", &r), 0); /* overflows: no match */
+    CHECK_INT(r.status, 404);
+    tc_response_free(&r);
+    CHECK_INT(post("/handlers/999999/pets", "pet_name=X&pet_category=dog", &r), 0);
+    CHECK_INT(r.status, 404);
+    tc_response_free(&r);
+    CHECK_INT(post("/pets/999999/comments", "comment_content=hi", &r), 0);
+    CHECK_INT(r.status, 404);
+    tc_response_free(&r);
+    CHECK_INT(post("/handlers", "handler_name=++", &r), 0);
+    CHECK_INT(r.status, 400);
+    tc_response_free(&r);
+    char path[64], body[256];
+    snprintf(path, sizeof(path), "/handlers/%ld/pets", h);
+    CHECK_INT(post(path, "pet_name=&pet_category=dog", &r), 0);
+    CHECK_INT(r.status, 400);
+    tc_response_free(&r);
+    snprintf(body, sizeof(body), "pet_name=%0101d&pet_category=dog", 0);
+    CHECK_INT(post(path, body, &r), 0);
+    CHECK_INT(r.status, 400);
+    CHECK_CONTAINS(r.body, "pet_name");
+    tc_response_free(&r);
+    /* a valid pet whose tag is too long: the pet is not written either */
+    snprintf(body, sizeof(body), "pet_name=Ok&pet_category=dog&tags=%051d", 0);
+    CHECK_INT(post(path, body, &r), 0);
+    CHECK_INT(r.status, 400);
+    tc_response_free(&r);
+    snprintf(path, sizeof(path), "/handlers/%ld", h);
+    CHECK_INT(get(path, &r), 0);
+    CHECK_CONTAINS(r.body, "No pets yet.");
+    tc_response_free(&r);
+}
+
+/* The handler list loads every handler's pets in one IN query: 2 queries
+ * for the page however many handlers (DEBUG's X-Query-Count). */
+static void pets_handler_list_is_two_queries(void)
+{
+    for (int i = 0; i < 20; i++) {
+        char name[32], body[64];
+        snprintf(name, sizeof(name), "H%02d", i);
+        long h = add_handler(name);
+        CHECK(h > 0);
+        snprintf(body, sizeof(body), "pet_name=P%02d&pet_category=fish", i);
+        CHECK(add_pet(h, body) > 0);
+    }
+    tc_response r;
+    CHECK_INT(get("/handlers", &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(tc_header_get(&r, "X-Query-Count"), "2");
+    CHECK(count_of(r.body, "<li><a href=\"/handlers/") >= 22);
+    CHECK_CONTAINS(r.body, ">H07</a>: 1 pet — P07</li>");
+    tc_response_free(&r);
+}
+
 /* Cuts every other connection to the test database from the server side. */
 static int kill_pg_backends(const char *url)
 {
@@ -229,6 +368,7 @@ static void pages_template_error_stops_start(void)
 static int setup(const char *url)
 {
     setenv("DATABASE_URL", url, 1);
+    setenv("DEBUG", "1", 1); /* X-Query-Count */
     int st;
     free(app_cmd("db drop --yes", &st));
     char *out = app_cmd("db create", &st);
@@ -252,6 +392,9 @@ static void run_suite(bool pg)
     RUN(pages_register_bad_input_writes_nothing);
     RUN(pages_users_escaped);
     RUN(pages_cli_add_user_hashes);
+    RUN(pets_add_and_navigate);
+    RUN(pets_bad_input_writes_nothing);
+    RUN(pets_handler_list_is_two_queries);
     if (pg)
         RUN(pages_pg_outage_is_503_then_recovers);
 }
@@ -286,6 +429,7 @@ int main(void)
         SKIP(pages_on_postgresql, "PHIAL_TEST_PG_URL is not set");
     }
     unsetenv("DATABASE_URL");
+    unsetenv("DEBUG");
     RUN(pages_template_error_stops_start);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);

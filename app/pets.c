@@ -1,0 +1,230 @@
+/*
+ * The pet management system's pages: handlers, their pets (the tutorial's
+ * handler.pet_category with its backref pet_handler), comments on pets, a
+ * handler's profile (one-to-one) and tags on pets (many-to-many).  The
+ * handler list loads every handler's pets with one IN query (selectin), so
+ * the page runs two queries however many handlers there are.
+ */
+#include "views.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Loads the object with the integer route parameter `param` as its key, or
+ * answers 404.  Returns 0 with *out set, 1 when res already holds the 404,
+ * or a PH_E* code. */
+static int get_or_404(ph_request *req, ph_response *res, const ph_model *m, const char *param,
+                      void *out)
+{
+    int64_t id;
+    ph_session *db = ph_req_session(req);
+    if (!db)
+        return PH_ENOMEM;
+    if (ph_req_param_int(req, param, &id) < 0)
+        return ph_abort(res, 404) == 0 ? 1 : PH_ENOMEM;
+    int rc = ph_session_get(db, m, id, out);
+    if (rc == PH_ENOTFOUND)
+        return ph_abort(res, 404) == 0 ? 1 : PH_ENOMEM;
+    return rc;
+}
+
+/* A form value, trimmed of surrounding blanks, or NULL when empty. */
+static char *form_text(ph_request *req, const char *name)
+{
+    const char *v = ph_req_form(req, name);
+    if (!v)
+        return NULL;
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+        n--;
+    return n ? ph_arena_strndup(req->arena, v, n) : NULL;
+}
+
+/* A 400 with a short message (the page a form with bad values gets). */
+static int bad_request(ph_request *req, ph_response *res, const char *msg)
+{
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_str(ctx, "error", msg) < 0)
+        return PH_ENOMEM;
+    int rc = ph_render(req, res, "error.html", ctx);
+    if (rc == 0)
+        res->status = 400;
+    return rc;
+}
+
+/* Commits; a refused value or constraint is a 400 naming it. */
+static int commit_or_400(ph_request *req, ph_response *res, int *answered)
+{
+    ph_session *db = ph_req_session(req);
+    int rc = ph_session_commit(db);
+    *answered = 0;
+    if (rc == PH_ETOOLONG || rc == PH_ECONSTRAINT) {
+        *answered = 1;
+        return bad_request(req, res, ph_session_errmsg(db));
+    }
+    return rc;
+}
+
+/* GET /handlers: every handler with its pets; POST adds a handler. */
+static int handlers_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_session(req);
+    if (!db)
+        return PH_ENOMEM;
+    if (strcmp(req->method, "POST") == 0) {
+        PetHandler *h = PH_ARENA_NEW(req->arena, PetHandler);
+        if (!h)
+            return PH_ENOMEM;
+        if (!(h->handler_name = form_text(req, "handler_name")))
+            return bad_request(req, res, "A handler needs a name.");
+        int answered, rc = ph_session_add(db, &PetHandler_model, h);
+        if (rc == 0)
+            rc = commit_or_400(req, res, &answered);
+        if (rc < 0 || answered)
+            return rc;
+        char id[24];
+        snprintf(id, sizeof(id), "%lld", (long long)h->handler_id);
+        char *url = ph_url_for(req->app, req->arena, "handler", "handler_id", id, NULL);
+        return url ? ph_redirect(res, url, 303) : PH_ENOMEM;
+    }
+    ph_query *q = ph_query_new(db, &PetHandler_model);
+    if (!q)
+        return PH_ENOMEM;
+    ph_query_options(q, "pet_category", PH_LAZY_SELECTIN);
+    PetHandler **handlers;
+    size_t n;
+    int rc = ph_query_all(ph_query_order_by(q, "handler_id", PH_ASC), &handlers, &n);
+    if (rc < 0)
+        return rc;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx ||
+        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "handlers.html", ctx);
+}
+
+/* GET /handlers/<id>: the tutorial's handler page, pets read lazily through
+ * handler.pet_category by the template. */
+static int handler_view(ph_request *req, ph_response *res)
+{
+    PetHandler *h;
+    int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_model(ctx, "handler", &PetHandler_model, h) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "handler.html", ctx);
+}
+
+/* POST /handlers/<id>/pets: a new pet of that handler, tags comma-separated. */
+static int add_pet_view(ph_request *req, ph_response *res)
+{
+    PetHandler *h;
+    int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    ph_session *db = ph_req_session(req);
+    PetCategory *pet = PH_ARENA_NEW(req->arena, PetCategory);
+    if (!pet)
+        return PH_ENOMEM;
+    pet->pet_name = form_text(req, "pet_name");
+    pet->pet_category = form_text(req, "pet_category");
+    if (!pet->pet_name || !pet->pet_category)
+        return bad_request(req, res, "A pet needs a name and a category.");
+    /* adding to the handler's collection sets the foreign key at flush */
+    if ((rc = ph_list_append(db, h, "pet_category", pet)) < 0)
+        return rc;
+    char *tags = form_text(req, "tags");
+    for (char *t = tags, *next; t; t = next) {
+        next = strchr(t, ',');
+        if (next)
+            *next++ = '\0';
+        while (*t == ' ')
+            t++;
+        size_t n = strlen(t);
+        while (n && t[n - 1] == ' ')
+            t[--n] = '\0';
+        if (!n)
+            continue;
+        Tag *tag;
+        ph_query *q = ph_query_new(db, &Tag_model);
+        if (!q)
+            return PH_ENOMEM;
+        rc = ph_query_first(ph_query_filter_by(q, "tag_name", PH_STR(t)), &tag);
+        if (rc == PH_ENOTFOUND) {
+            if (!(tag = PH_ARENA_NEW(req->arena, Tag)))
+                return PH_ENOMEM;
+            tag->tag_name = t;
+            rc = 0;
+        }
+        if (rc < 0 || (rc = ph_list_append(db, pet, "tags", tag)) < 0)
+            return rc;
+    }
+    int answered;
+    rc = commit_or_400(req, res, &answered);
+    if (rc < 0 || answered)
+        return rc;
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)pet->pet_id);
+    char *url = ph_url_for(req->app, req->arena, "pet", "pet_id", id, NULL);
+    return url ? ph_redirect(res, url, 303) : PH_ENOMEM;
+}
+
+/* GET /pets/<id>: a pet, its handler (backref), tags and comments. */
+static int pet_view(ph_request *req, ph_response *res)
+{
+    PetCategory *pet;
+    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_model(ctx, "pet", &PetCategory_model, pet) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "pet.html", ctx);
+}
+
+/* POST /pets/<id>/comments: as the Flask peer, "Comment added" with 201. */
+static int add_comment_view(ph_request *req, ph_response *res)
+{
+    PetCategory *pet;
+    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    PetComment *c = PH_ARENA_NEW(req->arena, PetComment);
+    if (!c)
+        return PH_ENOMEM;
+    if (!(c->comment_content = form_text(req, "comment_content")))
+        return bad_request(req, res, "A comment cannot be empty.");
+    if ((rc = ph_list_append(ph_req_session(req), pet, "comments", c)) < 0)
+        return rc;
+    int answered;
+    rc = commit_or_400(req, res, &answered);
+    if (rc < 0 || answered)
+        return rc;
+    return ph_text(res, 201, "Comment added");
+}
+
+int app_pets_register(ph_app *app)
+{
+    static const struct {
+        unsigned methods;
+        const char *pattern, *name;
+        ph_handler fn;
+    } routes[] = {
+        {PH_GET | PH_POST, "/handlers", "handlers", handlers_view},
+        {PH_GET, "/handlers/<int:handler_id>", "handler", handler_view},
+        {PH_POST, "/handlers/<int:handler_id>/pets", "add_pet", add_pet_view},
+        {PH_GET, "/pets/<int:pet_id>", "pet", pet_view},
+        {PH_POST, "/pets/<int:pet_id>/comments", "add_comment", add_comment_view},
+    };
+    for (size_t i = 0; i < PH_COUNTOF(routes); i++) {
+        int rc = ph_app_route(app, routes[i].methods, routes[i].pattern, routes[i].name,
+                              routes[i].fn);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
