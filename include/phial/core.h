@@ -185,6 +185,8 @@ void ph_log_raw(const char *line, size_t len);
 int ph_parse_i64(ph_slice s, int64_t *out);
 /* Parses a whole decimal double; 0 or PH_EINVAL/PH_ERANGE. */
 int ph_parse_double(ph_slice s, double *out);
+/* Value of a hexadecimal digit, or -1. */
+int ph_hexval(char c);
 /* Monotonic clock in nanoseconds. */
 int64_t ph_now_ns(void);
 

@@ -47,6 +47,17 @@ int ph_parse_double(ph_slice s, double *out)
     return 0;
 }
 
+int ph_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int64_t ph_now_ns(void)
 {
     struct timespec ts;

@@ -18,17 +18,6 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *arg)
     return PH_EINVAL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A decoded heap copy of s[0..n), or NULL with *rc set. */
 static char *decode(const char *s, size_t n, int *rc, char *err, size_t errlen, const char *what)
 {
@@ -43,8 +32,8 @@ static char *decode(const char *s, size_t n, int *rc, char *err, size_t errlen, 
             out[o++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+        int hi = i + 2 < n ? ph_hexval(s[i + 1]) : -1;
+        int lo = i + 2 < n ? ph_hexval(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             *rc = fail(err, errlen, "bad percent-escape in the %s of the database URL", what);

@@ -11,17 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *ph_url_decode(ph_arena *a, const char *s, size_t n, bool plus_as_space, size_t *out_len)
 {
     char *out = ph_arena_alloc(a, n + 1);
@@ -31,7 +20,7 @@ char *ph_url_decode(ph_arena *a, const char *s, size_t n, bool plus_as_space, si
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%' && i + 2 < n) {
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = ph_hexval(s[i + 1]), lo = ph_hexval(s[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out[j++] = (char)(hi * 16 + lo);
                 i += 2;

@@ -866,38 +866,46 @@ static bool bind_fargs(cstate *c, const tok *t, ph__expr *f, ph__expr **args, si
     return true;
 }
 
+/* One filter applied to e, the '|' already read: a name and optional
+ * arguments.  The new expression, or NULL after an error. */
+static ph__expr *parse_filter_call(cstate *c, ph__expr *e)
+{
+    tok *n = next(c);
+    if (n->kind != T_NAME) {
+        cerr(c, n->line, n->col, "expected a filter name");
+        return NULL;
+    }
+    /* dotted filter names are not supported */
+    const ph__filter_def *d = ph__filter_find(n->s);
+    if (!d) {
+        cerr(c, n->line, n->col, "no filter named '%.*s'", (int)n->s.len, n->s.ptr);
+        return NULL;
+    }
+    ph__expr *f = new_expr(c, E_FILTER, n);
+    if (!f)
+        return NULL;
+    f->u.filter.x = e;
+    f->u.filter.def = d;
+    if (is_op(peek(c), "(")) {
+        next(c);
+        ph__expr **args, **kwv;
+        ph_slice *kwn;
+        size_t nargs, nkw;
+        if (!parse_args(c, &args, &nargs, &kwn, &kwv, &nkw) ||
+            !bind_fargs(c, n, f, args, nargs, kwn, kwv, nkw))
+            return NULL;
+    }
+    return f;
+}
+
 static ph__expr *parse_filter_expr(cstate *c, ph__expr *e)
 {
     for (;;) {
         tok *t = peek(c);
         if (is_op(t, "|")) {
             next(c);
-            tok *n = next(c);
-            if (n->kind != T_NAME) {
-                cerr(c, n->line, n->col, "expected a filter name");
+            if (!(e = parse_filter_call(c, e)))
                 return NULL;
-            }
-            /* dotted filter names are not supported */
-            const ph__filter_def *d = ph__filter_find(n->s);
-            if (!d) {
-                cerr(c, n->line, n->col, "no filter named '%.*s'", (int)n->s.len, n->s.ptr);
-                return NULL;
-            }
-            ph__expr *f = new_expr(c, E_FILTER, n);
-            if (!f)
-                return NULL;
-            f->u.filter.x = e;
-            f->u.filter.def = d;
-            if (is_op(peek(c), "(")) {
-                next(c);
-                ph__expr **args, **kwv;
-                ph_slice *kwn;
-                size_t nargs, nkw;
-                if (!parse_args(c, &args, &nargs, &kwn, &kwv, &nkw) ||
-                    !bind_fargs(c, n, f, args, nargs, kwn, kwv, nkw))
-                    return NULL;
-            }
-            e = f;
         } else if (is_name(t, "is")) {
             next(c);
             bool neg = false;
@@ -1439,31 +1447,8 @@ static ph__node *parse_tag(cstate *c, tok *bt)
             return NULL;
         e->u.name = PH_SLICE(PH__FILTERBLOCK_VAR);
         for (;;) {
-            tok *nm = next(c);
-            if (nm->kind != T_NAME) {
-                cerr(c, nm->line, nm->col, "expected a filter name");
+            if (!(e = parse_filter_call(c, e)))
                 return NULL;
-            }
-            const ph__filter_def *d = ph__filter_find(nm->s);
-            if (!d) {
-                cerr(c, nm->line, nm->col, "no filter named '%.*s'", (int)nm->s.len, nm->s.ptr);
-                return NULL;
-            }
-            ph__expr *f = new_expr(c, E_FILTER, nm);
-            if (!f)
-                return NULL;
-            f->u.filter.x = e;
-            f->u.filter.def = d;
-            if (is_op(peek(c), "(")) {
-                next(c);
-                ph__expr **args, **kwv;
-                ph_slice *kwn;
-                size_t nargs, nkw;
-                if (!parse_args(c, &args, &nargs, &kwn, &kwv, &nkw) ||
-                    !bind_fargs(c, nm, f, args, nargs, kwn, kwv, nkw))
-                    return NULL;
-            }
-            e = f;
             if (!is_op(peek(c), "|"))
                 break;
             next(c);
