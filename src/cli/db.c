@@ -209,7 +209,8 @@ static int cmd_list(cli_ctx *x, const ph_model *m, const char *columns)
         fputs("db: out of memory\n", stderr);
         return 1;
     }
-    fwrite(b.ptr, 1, b.len, stdout);
+    if (b.len)
+        fwrite(b.ptr, 1, b.len, stdout);
     return 0;
 }
 
