@@ -221,8 +221,8 @@ int app_pets_register(ph_app *app)
         {PH_POST, "/pets/<int:pet_id>/comments", "add_comment", add_comment_view},
     };
     for (size_t i = 0; i < PH_COUNTOF(routes); i++) {
-        int rc = ph_app_route(app, routes[i].methods, routes[i].pattern, routes[i].name,
-                              routes[i].fn);
+        int rc =
+            ph_app_route(app, routes[i].methods, routes[i].pattern, routes[i].name, routes[i].fn);
         if (rc < 0)
             return rc;
     }

@@ -30,33 +30,33 @@
 
 /* Every error code of Phial: name, message.  0 is success; every code is
  * negative.  ph_strerror() and ph_errname() read this table. */
-#define PH_ERRNO_MAP(X)                                                        \
-    X(NOMEM, "out of memory")                                                  \
-    X(INVAL, "invalid argument")                                               \
-    X(NOTFOUND, "not found")                                                   \
-    X(EXISTS, "already exists")                                                \
-    X(IO, "input/output error")                                                \
-    X(PARSE, "syntax error")                                                   \
-    X(RANGE, "value out of range")                                             \
-    X(TOOLONG, "value too long")                                               \
-    X(TYPE, "wrong type")                                                      \
-    X(UNDEFINED, "undefined name")                                             \
-    X(NOTSUP, "not supported")                                                 \
-    X(MISUSE, "interface misused")                                             \
-    X(CONSTRAINT, "database constraint violated")                              \
-    X(BUSY, "database is busy")                                                \
-    X(CONNLOST, "database connection lost")                                    \
-    X(DB, "database error")                                                    \
-    X(TIMEDOUT, "timed out")                                                   \
-    X(LIMIT, "limit exceeded")                                                 \
-    X(MULTIPLE, "more than one row")                                           \
+#define PH_ERRNO_MAP(X)                                                                            \
+    X(NOMEM, "out of memory")                                                                      \
+    X(INVAL, "invalid argument")                                                                   \
+    X(NOTFOUND, "not found")                                                                       \
+    X(EXISTS, "already exists")                                                                    \
+    X(IO, "input/output error")                                                                    \
+    X(PARSE, "syntax error")                                                                       \
+    X(RANGE, "value out of range")                                                                 \
+    X(TOOLONG, "value too long")                                                                   \
+    X(TYPE, "wrong type")                                                                          \
+    X(UNDEFINED, "undefined name")                                                                 \
+    X(NOTSUP, "not supported")                                                                     \
+    X(MISUSE, "interface misused")                                                                 \
+    X(CONSTRAINT, "database constraint violated")                                                  \
+    X(BUSY, "database is busy")                                                                    \
+    X(CONNLOST, "database connection lost")                                                        \
+    X(DB, "database error")                                                                        \
+    X(TIMEDOUT, "timed out")                                                                       \
+    X(LIMIT, "limit exceeded")                                                                     \
+    X(MULTIPLE, "more than one row")                                                               \
     X(DENIED, "permission denied")
 
 enum ph__errno_index {
 #define PH__ERR_IDX(name, msg) PH__EIDX_##name,
     PH_ERRNO_MAP(PH__ERR_IDX)
 #undef PH__ERR_IDX
-    PH__EIDX_COUNT
+        PH__EIDX_COUNT
 };
 
 enum ph_errno {

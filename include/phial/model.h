@@ -142,12 +142,12 @@ typedef enum ph_ondelete {
 typedef struct ph_column {
     const char *name; /* column and field name */
     ph_coltype type;
-    unsigned flags;       /* PH_PK | PH_NOT_NULL | ... */
-    size_t offset;        /* of the field in the struct */
-    size_t size;          /* of the field */
-    int length;           /* String(n): n characters; 0 otherwise */
-    bool nullable_ctype;  /* field is a *_opt type (or a pointer) */
-    const char *foreign_key;   /* "table.column", or NULL */
+    unsigned flags;          /* PH_PK | PH_NOT_NULL | ... */
+    size_t offset;           /* of the field in the struct */
+    size_t size;             /* of the field */
+    int length;              /* String(n): n characters; 0 otherwise */
+    bool nullable_ctype;     /* field is a *_opt type (or a pointer) */
+    const char *foreign_key; /* "table.column", or NULL */
     ph_ondelete ondelete;
     const char *default_value; /* text parsed per type; applied on insert when
                                   the field is NULL, or "now" for DateTime */
@@ -196,15 +196,15 @@ typedef struct ph_list {
 typedef struct ph_relationship {
     const char *name; /* field name: "pet_category" */
     ph_relkind kind;
-    size_t offset; /* of the pointer or ph_list field */
-    const struct ph_model *(*target)(void); /* the far model (a function so
-                                               that models may refer to each
-                                               other in any order) */
-    const char *local_column;  /* many-to-one: FK column on this model */
-    const char *remote_column; /* one-to-many / one-to-one: FK on the target */
-    const char *secondary;     /* many-to-many: association table */
+    size_t offset;                                  /* of the pointer or ph_list field */
+    const struct ph_model *(*target)(void);         /* the far model (a function so
+                                                       that models may refer to each
+                                                       other in any order) */
+    const char *local_column;                       /* many-to-one: FK column on this model */
+    const char *remote_column;                      /* one-to-many / one-to-one: FK on the target */
+    const char *secondary;                          /* many-to-many: association table */
     const char *secondary_local, *secondary_remote; /* its two FK columns */
-    const char *backref;       /* name of the inverse relationship, or NULL */
+    const char *backref;                            /* name of the inverse relationship, or NULL */
     ph_lazy lazy;
     unsigned cascade;
 } ph_relationship;
@@ -262,70 +262,71 @@ int ph_column_format(const ph_column *c, const void *obj, ph_buf *out);
 
 /* An expression equal to 0 that fails the build when cond is false; usable
  * inside an initializer (C11 allows _Static_assert in a member list). */
-#define PH__CHECK(cond, msg) (0 * sizeof(struct { _Static_assert(cond, msg); char ph_ok_; }))
+#define PH__CHECK(cond, msg)                                                                       \
+    (0 * sizeof(struct {                                                                           \
+         _Static_assert(cond, msg);                                                                \
+         char ph_ok_;                                                                              \
+     }))
 /* Whether field f of T has exactly type Type (no decay, no qualifiers). */
 #define PH__HAS_TYPE(T, f, Type) _Generic(&((T *)0)->f, Type * : 1, default : 0)
 #define PH__REQUIRED(fl) (((fl) & (PH_PK | PH_NOT_NULL)) != 0)
 
-#define PH__COLUMN(T, f, ty, n, fl, ok, msg, nullable, ...)                                \
-    {                                                                                      \
-        .name = #f, .type = (ty), .flags = (fl), .length = (n),                            \
-        .size = sizeof(((T *)0)->f), .nullable_ctype = (nullable),                         \
-        .offset = offsetof(T, f) + PH__CHECK(ok, #T "." #f ": " msg), __VA_ARGS__          \
+#define PH__COLUMN(T, f, ty, n, fl, ok, msg, nullable, ...)                                        \
+    {                                                                                              \
+        .name = #f, .type = (ty), .flags = (fl), .length = (n), .size = sizeof(((T *)0)->f),       \
+        .nullable_ctype = (nullable),                                                              \
+        .offset = offsetof(T, f) + PH__CHECK(ok, #T "." #f ": " msg), __VA_ARGS__                  \
     }
 
-#define PH__SCALAR(T, f, ty, fl, Req, Opt, msg, ...)                                       \
-    PH__COLUMN(T, f, ty, 0, fl,                                                            \
-               PH__REQUIRED(fl) ? PH__HAS_TYPE(T, f, Req) : PH__HAS_TYPE(T, f, Opt), msg, \
+#define PH__SCALAR(T, f, ty, fl, Req, Opt, msg, ...)                                               \
+    PH__COLUMN(T, f, ty, 0, fl,                                                                    \
+               PH__REQUIRED(fl) ? PH__HAS_TYPE(T, f, Req) : PH__HAS_TYPE(T, f, Opt), msg,          \
                !PH__REQUIRED(fl), __VA_ARGS__)
 
-#define PH_INTEGER(T, f, fl, ...)                                                          \
-    PH__SCALAR(T, f, PH_T_INTEGER, fl, int64_t, ph_int64_opt,                              \
+#define PH_INTEGER(T, f, fl, ...)                                                                  \
+    PH__SCALAR(T, f, PH_T_INTEGER, fl, int64_t, ph_int64_opt,                                      \
                "C type must be int64_t (NOT NULL/PK) or ph_int64_opt (nullable)", __VA_ARGS__)
-#define PH_BIGINTEGER(T, f, fl, ...)                                                       \
-    PH__SCALAR(T, f, PH_T_BIGINTEGER, fl, int64_t, ph_int64_opt,                           \
+#define PH_BIGINTEGER(T, f, fl, ...)                                                               \
+    PH__SCALAR(T, f, PH_T_BIGINTEGER, fl, int64_t, ph_int64_opt,                                   \
                "C type must be int64_t (NOT NULL/PK) or ph_int64_opt (nullable)", __VA_ARGS__)
-#define PH_FLOAT(T, f, fl, ...)                                                            \
-    PH__SCALAR(T, f, PH_T_FLOAT, fl, double, ph_double_opt,                                \
+#define PH_FLOAT(T, f, fl, ...)                                                                    \
+    PH__SCALAR(T, f, PH_T_FLOAT, fl, double, ph_double_opt,                                        \
                "C type must be double (NOT NULL) or ph_double_opt (nullable)", __VA_ARGS__)
-#define PH_BOOLEAN(T, f, fl, ...)                                                          \
-    PH__SCALAR(T, f, PH_T_BOOLEAN, fl, bool, ph_bool_opt,                                  \
+#define PH_BOOLEAN(T, f, fl, ...)                                                                  \
+    PH__SCALAR(T, f, PH_T_BOOLEAN, fl, bool, ph_bool_opt,                                          \
                "C type must be bool (NOT NULL) or ph_bool_opt (nullable)", __VA_ARGS__)
-#define PH_DATETIME(T, f, fl, ...)                                                         \
-    PH__SCALAR(T, f, PH_T_DATETIME, fl, ph_datetime, ph_datetime_opt,                      \
-               "C type must be ph_datetime (NOT NULL) or ph_datetime_opt (nullable)",      \
-               __VA_ARGS__)
-#define PH_DATE(T, f, fl, ...)                                                             \
-    PH__SCALAR(T, f, PH_T_DATE, fl, ph_date, ph_date_opt,                                  \
+#define PH_DATETIME(T, f, fl, ...)                                                                 \
+    PH__SCALAR(T, f, PH_T_DATETIME, fl, ph_datetime, ph_datetime_opt,                              \
+               "C type must be ph_datetime (NOT NULL) or ph_datetime_opt (nullable)", __VA_ARGS__)
+#define PH_DATE(T, f, fl, ...)                                                                     \
+    PH__SCALAR(T, f, PH_T_DATE, fl, ph_date, ph_date_opt,                                          \
                "C type must be ph_date (NOT NULL) or ph_date_opt (nullable)", __VA_ARGS__)
-#define PH_STRING(T, f, n, fl, ...)                                                        \
-    PH__COLUMN(T, f, PH_T_STRING, n, fl, PH__HAS_TYPE(T, f, char *),                       \
-               "C type must be char *", !PH__REQUIRED(fl), __VA_ARGS__)
-#define PH_TEXT(T, f, fl, ...)                                                             \
-    PH__COLUMN(T, f, PH_T_TEXT, 0, fl, PH__HAS_TYPE(T, f, char *),                         \
-               "C type must be char *", !PH__REQUIRED(fl), __VA_ARGS__)
-#define PH_BINARY(T, f, fl, ...)                                                           \
-    PH__COLUMN(T, f, PH_T_BINARY, 0, fl, PH__HAS_TYPE(T, f, ph_bytes),                     \
-               "C type must be ph_bytes", !PH__REQUIRED(fl), __VA_ARGS__)
+#define PH_STRING(T, f, n, fl, ...)                                                                \
+    PH__COLUMN(T, f, PH_T_STRING, n, fl, PH__HAS_TYPE(T, f, char *), "C type must be char *",      \
+               !PH__REQUIRED(fl), __VA_ARGS__)
+#define PH_TEXT(T, f, fl, ...)                                                                     \
+    PH__COLUMN(T, f, PH_T_TEXT, 0, fl, PH__HAS_TYPE(T, f, char *), "C type must be char *",        \
+               !PH__REQUIRED(fl), __VA_ARGS__)
+#define PH_BINARY(T, f, fl, ...)                                                                   \
+    PH__COLUMN(T, f, PH_T_BINARY, 0, fl, PH__HAS_TYPE(T, f, ph_bytes), "C type must be ph_bytes",  \
+               !PH__REQUIRED(fl), __VA_ARGS__)
 
 /* A model: struct T, table name, column array (and optionally a relationship
  * array via PH_MODEL_RELS).  Checks that _ph is T's first member. */
-#define PH_MODEL(T, tbl, cols)                                                             \
-    {                                                                                      \
-        .name = #T, .table = (tbl),                                                        \
-        .size = sizeof(T) + PH__CHECK(offsetof(T, _ph) == 0 &&                            \
-                                          PH__HAS_TYPE(T, _ph, ph_obj),                    \
-                                      #T ": first member must be `ph_obj _ph;`"),          \
-        .columns = (cols), .ncolumns = PH_COUNTOF(cols)                                    \
+#define PH_MODEL(T, tbl, cols)                                                                     \
+    {                                                                                              \
+        .name = #T, .table = (tbl),                                                                \
+        .size = sizeof(T) + PH__CHECK(offsetof(T, _ph) == 0 && PH__HAS_TYPE(T, _ph, ph_obj),       \
+                                      #T ": first member must be `ph_obj _ph;`"),                  \
+        .columns = (cols), .ncolumns = PH_COUNTOF(cols)                                            \
     }
-#define PH_MODEL_RELS(T, tbl, cols, rels)                                                  \
-    {                                                                                      \
-        .name = #T, .table = (tbl),                                                        \
-        .size = sizeof(T) + PH__CHECK(offsetof(T, _ph) == 0 &&                            \
-                                          PH__HAS_TYPE(T, _ph, ph_obj),                    \
-                                      #T ": first member must be `ph_obj _ph;`"),          \
-        .columns = (cols), .ncolumns = PH_COUNTOF(cols), .relationships = (rels),          \
-        .nrelationships = PH_COUNTOF(rels)                                                 \
+#define PH_MODEL_RELS(T, tbl, cols, rels)                                                          \
+    {                                                                                              \
+        .name = #T, .table = (tbl),                                                                \
+        .size = sizeof(T) + PH__CHECK(offsetof(T, _ph) == 0 && PH__HAS_TYPE(T, _ph, ph_obj),       \
+                                      #T ": first member must be `ph_obj _ph;`"),                  \
+        .columns = (cols), .ncolumns = PH_COUNTOF(cols), .relationships = (rels),                  \
+        .nrelationships = PH_COUNTOF(rels)                                                         \
     }
 
 /* ---- relationship declarations ------------------------------------------------ */
@@ -335,18 +336,18 @@ int ph_column_format(const ph_column *c, const void *obj, ph_buf *out);
  * PetCategory_model;` and the accessor PetCategory_model_ref() that a
  * relationship's .target points to, so models refer to each other in any
  * order. */
-#define PH_MODEL_EXTERN(T)                                                                 \
-    extern const ph_model T##_model;                                                       \
-    static inline const ph_model *T##_model_ref(void)                                      \
-    {                                                                                      \
-        return &T##_model;                                                                 \
-    }                                                                                      \
+#define PH_MODEL_EXTERN(T)                                                                         \
+    extern const ph_model T##_model;                                                               \
+    static inline const ph_model *T##_model_ref(void)                                              \
+    {                                                                                              \
+        return &T##_model;                                                                         \
+    }                                                                                              \
     _Static_assert(1, #T)
 
-#define PH__REL(T, f, K, Target, ok, msg, ...)                                             \
-    {                                                                                      \
-        .name = #f, .kind = (K), .target = Target##_model_ref,                             \
-        .offset = offsetof(T, f) + PH__CHECK(ok, #T "." #f ": " msg), __VA_ARGS__          \
+#define PH__REL(T, f, K, Target, ok, msg, ...)                                                     \
+    {                                                                                              \
+        .name = #f, .kind = (K), .target = Target##_model_ref,                                     \
+        .offset = offsetof(T, f) + PH__CHECK(ok, #T "." #f ": " msg), __VA_ARGS__                  \
     }
 
 /* Relationship entries of a model's ph_relationship array.  Options after
@@ -357,27 +358,27 @@ int ph_column_format(const ph_column *c, const void *obj, ph_buf *out);
  * Many-to-one: field `Target *f`, the foreign key column fk is on T.
  *   PH_MANY_TO_ONE(PetCategory, pet_handler, PetHandler, "handler_id",
  *                  .backref = "pet_category") */
-#define PH_MANY_TO_ONE(T, f, Target, fk, ...)                                              \
-    PH__REL(T, f, PH_REL_MANY_TO_ONE, Target, PH__HAS_TYPE(T, f, Target *),                \
+#define PH_MANY_TO_ONE(T, f, Target, fk, ...)                                                      \
+    PH__REL(T, f, PH_REL_MANY_TO_ONE, Target, PH__HAS_TYPE(T, f, Target *),                        \
             "C type must be " #Target " * (many-to-one)", .local_column = (fk), __VA_ARGS__)
 /* One-to-many: field `ph_list f` of Target *, foreign key fk on Target.
  *   PH_ONE_TO_MANY(PetHandler, pet_category, PetCategory, "handler_id",
  *                  .backref = "pet_handler") */
-#define PH_ONE_TO_MANY(T, f, Target, fk, ...)                                              \
-    PH__REL(T, f, PH_REL_ONE_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                 \
+#define PH_ONE_TO_MANY(T, f, Target, fk, ...)                                                      \
+    PH__REL(T, f, PH_REL_ONE_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                         \
             "C type must be ph_list (one-to-many)", .remote_column = (fk), __VA_ARGS__)
 /* One-to-one (uselist=False): field `Target *f`, unique foreign key fk on
  * Target; the inverse is a PH_MANY_TO_ONE on Target. */
-#define PH_ONE_TO_ONE(T, f, Target, fk, ...)                                               \
-    PH__REL(T, f, PH_REL_ONE_TO_ONE, Target, PH__HAS_TYPE(T, f, Target *),                 \
+#define PH_ONE_TO_ONE(T, f, Target, fk, ...)                                                       \
+    PH__REL(T, f, PH_REL_ONE_TO_ONE, Target, PH__HAS_TYPE(T, f, Target *),                         \
             "C type must be " #Target " * (one-to-one)", .remote_column = (fk), __VA_ARGS__)
 /* Many-to-many: field `ph_list f` of Target *, through association table
  * tbl whose column local refers to T and remote to Target.
  *   PH_MANY_TO_MANY(PetCategory, tags, Tag, "pet_tag", "pet_id", "tag_id",
  *                   .backref = "pets") */
-#define PH_MANY_TO_MANY(T, f, Target, tbl, local, remote, ...)                             \
-    PH__REL(T, f, PH_REL_MANY_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                \
-            "C type must be ph_list (many-to-many)", .secondary = (tbl),                   \
+#define PH_MANY_TO_MANY(T, f, Target, tbl, local, remote, ...)                                     \
+    PH__REL(T, f, PH_REL_MANY_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                        \
+            "C type must be ph_list (many-to-many)", .secondary = (tbl),                           \
             .secondary_local = (local), .secondary_remote = (remote), __VA_ARGS__)
 
 #endif

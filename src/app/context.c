@@ -176,8 +176,7 @@ ph_session *ph_req_session(ph_request *req)
 
 int64_t ph_req_query_count(const ph_request *req)
 {
-    return req->ctx && req->ctx->session ? (int64_t)ph_session_query_count(req->ctx->session)
-                                         : 0;
+    return req->ctx && req->ctx->session ? (int64_t)ph_session_query_count(req->ctx->session) : 0;
 }
 
 /* ---- templates ------------------------------------------------------------ */
@@ -201,16 +200,16 @@ static int tpl_url_for(ph_tpl_call *call, ph_value *out)
         ph_buf_init(&b, call->arena);
         ph_tpl_value_str(&b, &call->kwargs[i].value);
         ph_buf_append(&b, "", 0);
-        pairs[2 * i] = ph_arena_strndup(call->arena, call->kwargs[i].name.ptr,
-                                        call->kwargs[i].name.len);
+        pairs[2 * i] =
+            ph_arena_strndup(call->arena, call->kwargs[i].name.ptr, call->kwargs[i].name.len);
         pairs[2 * i + 1] = b.ptr;
         if (ph_buf_status(&b) < 0 || !pairs[2 * i])
             return PH_ENOMEM;
     }
     const char *endpoint =
         ph_arena_strndup(call->arena, call->args[0].u.s.ptr, call->args[0].u.s.len);
-    char *url = endpoint ? ph_router_url_for_pairs(ph_app_router(app), call->arena, endpoint,
-                                                   pairs, call->nkwargs)
+    char *url = endpoint ? ph_router_url_for_pairs(ph_app_router(app), call->arena, endpoint, pairs,
+                                                   call->nkwargs)
                          : NULL;
     if (!url) {
         call->errmsg = ph_arena_sprintf(call->arena,

@@ -30,9 +30,8 @@ int ph_log_parse_level(const char *s, ph_log_level *out)
     static const struct {
         const char *name;
         ph_log_level level;
-    } names[] = {{"debug", PH_LOG_DEBUG}, {"info", PH_LOG_INFO},
-                 {"warn", PH_LOG_WARN},   {"warning", PH_LOG_WARN},
-                 {"error", PH_LOG_ERROR}, {"off", PH_LOG_OFF}};
+    } names[] = {{"debug", PH_LOG_DEBUG},  {"info", PH_LOG_INFO},   {"warn", PH_LOG_WARN},
+                 {"warning", PH_LOG_WARN}, {"error", PH_LOG_ERROR}, {"off", PH_LOG_OFF}};
     for (size_t i = 0; s && i < PH_COUNTOF(names); i++) {
         if (strcasecmp(s, names[i].name) == 0) {
             *out = names[i].level;
@@ -79,8 +78,8 @@ void ph_log(ph_log_level level, const char *fmt, ...)
     struct tm tm;
     gmtime_r(&now, &tm);
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02dZ [%ld] %s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (long)getpid(), names[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)getpid(), names[level]);
     if (n < 0)
         return;
     va_list ap;

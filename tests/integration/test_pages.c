@@ -6,9 +6,9 @@
  * bad input is a 400 with the form shown again and nothing written; /users
  * lists users with HTML escaping; the pet pages add and navigate handlers,
  * pets (backref, tags) and comments, answer 404/400 and write nothing on
- * bad input, and list handlers with their pets in two queries; a PostgreSQL connection cut under the
- * server is a 503, and the next request is served again; a template with a
- * syntax error stops the start with file:line:col.
+ * bad input, and list handlers with their pets in two queries; a PostgreSQL connection cut under
+ * the server is a 503, and the next request is served again; a template with a syntax error stops
+ * the start with file:line:col.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -91,9 +91,9 @@ static void pages_register_stores_hashed_user(void)
 {
     int before = count_users();
     tc_response r;
-    CHECK_INT(post("/register", "username=Demo+User&email=demouser%40gmail.com&password=s3cret%21",
-                   &r),
-              0);
+    CHECK_INT(
+        post("/register", "username=Demo+User&email=demouser%40gmail.com&password=s3cret%21", &r),
+        0);
     CHECK_INT(r.status, 200);
     CHECK_STR(r.body, "User registration successful");
     tc_response_free(&r);
@@ -111,9 +111,9 @@ static void pages_register_bad_input_writes_nothing(void)
     int before = count_users();
     CHECK(before >= 0);
     static const char *const bodies[] = {
-        "username=&email=a%40b.c&password=x",  /* empty */
-        "email=a%40b.c&password=x",            /* missing */
-        "username=bob&email=a%40b.c",          /* no password */
+        "username=&email=a%40b.c&password=x", /* empty */
+        "email=a%40b.c&password=x",           /* missing */
+        "username=bob&email=a%40b.c",         /* no password */
     };
     for (size_t i = 0; i < PH_COUNTOF(bodies); i++) {
         tc_response r;
@@ -233,7 +233,8 @@ static void pets_add_and_navigate(void)
     CHECK_INT(r.status, 200);
     CHECK_CONTAINS(r.body, "Handled by <a href=\"/handlers/");
     CHECK_CONTAINS(r.body, ">Ann &lt;i&gt;O&lt;/i&gt;</a>"); /* pet.pet_handler */
-    CHECK_CONTAINS(r.body, "<span class=\"tag\">senior</span><span class=\"tag\">needs meds</span>");
+    CHECK_CONTAINS(r.body,
+                   "<span class=\"tag\">senior</span><span class=\"tag\">needs meds</span>");
     CHECK_CONTAINS(r.body, "<li>Good boy</li>");
     tc_response_free(&r);
 }
