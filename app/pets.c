@@ -8,6 +8,7 @@
 #include "views.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Loads the object with the integer route parameter `param` as its key, or
@@ -93,6 +94,27 @@ static int handlers_view(ph_request *req, ph_response *res)
     if (!q)
         return PH_ENOMEM;
     ph_query_options(q, "pet_category", PH_LAZY_SELECTIN);
+    PetHandler **handlers;
+    size_t n;
+    int rc = ph_query_all(ph_query_order_by(q, "handler_id", PH_ASC), &handlers, &n);
+    if (rc < 0)
+        return rc;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx ||
+        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "handlers.html", ctx);
+}
+
+/* /_test/handlers_lazy (test routes only): the handler list without the
+ * selectin option, so the template lazy-loads each handler's pets -- the
+ * N+1 pattern the debug-mode detector reports. */
+static int handlers_lazy_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_session(req);
+    ph_query *q = db ? ph_query_new(db, &PetHandler_model) : NULL;
+    if (!q)
+        return PH_ENOMEM;
     PetHandler **handlers;
     size_t n;
     int rc = ph_query_all(ph_query_order_by(q, "handler_id", PH_ASC), &handlers, &n);
@@ -226,5 +248,9 @@ int app_pets_register(ph_app *app)
         if (rc < 0)
             return rc;
     }
+    const char *t = getenv("PHIAL_TEST_ROUTES");
+    if (t && strcmp(t, "1") == 0)
+        return ph_app_route(app, PH_GET, "/_test/handlers_lazy", "test_handlers_lazy",
+                            handlers_lazy_view);
     return 0;
 }

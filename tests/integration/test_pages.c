@@ -302,6 +302,28 @@ static void pets_handler_list_is_two_queries(void)
     tc_response_free(&r);
 }
 
+/* The same page with lazy loads: one query per handler, and the debug
+ * N+1 detector logs a warning naming the relationship and the route. */
+static void pets_lazy_list_warns_n_plus_one(void)
+{
+    tc_response r;
+    CHECK_INT(get("/handlers", &r), 0);
+    int handlers = count_of(r.body, "<li><a href=\"/handlers/");
+    tc_response_free(&r);
+    CHECK(handlers >= 20);
+    CHECK_INT(get("/_test/handlers_lazy", &r), 0);
+    CHECK_INT(r.status, 200);
+    const char *qc = tc_header_get(&r, "X-Query-Count");
+    CHECK(qc != NULL);
+    CHECK_INT(qc ? atoi(qc) : -1, 1 + handlers);
+    CHECK_CONTAINS(r.body, ">H07</a>: 1 pet — P07</li>");
+    tc_response_free(&r);
+    char *log = tc_server_log(&srv);
+    CHECK_CONTAINS(log, "N+1 queries: PetHandler.pet_category");
+    CHECK_CONTAINS(log, "test_handlers_lazy");
+    free(log);
+}
+
 /* Cuts every other connection to the test database from the server side. */
 static int kill_pg_backends(const char *url)
 {
@@ -396,6 +418,7 @@ static void run_suite(bool pg)
     RUN(pets_add_and_navigate);
     RUN(pets_bad_input_writes_nothing);
     RUN(pets_handler_list_is_two_queries);
+    RUN(pets_lazy_list_warns_n_plus_one);
     if (pg)
         RUN(pages_pg_outage_is_503_then_recovers);
 }
