@@ -188,6 +188,32 @@ static void test_bulk_delete(void)
     CHECK_INT(ph_query_delete(ph_query_limit(Q(), 1), &deleted), PH_EMISUSE);
 }
 
+/* ON DELETE CASCADE in the DDL is enforced by the database (foreign keys
+ * are on for SQLite): a bulk delete of a parent removes its children. */
+static void test_ondelete_cascade_in_database(void)
+{
+    Parent *p = PH_ARENA_NEW(F.a, Parent), *q = PH_ARENA_NEW(F.a, Parent);
+    p->name = "p";
+    q->name = "q";
+    CHECK_INT(ph_session_add(F.s, &Parent_model, p), 0);
+    CHECK_INT(ph_session_add(F.s, &Parent_model, q), 0);
+    CHECK_INT(ph_session_commit(F.s), 0);
+    for (int i = 0; i < 3; i++) {
+        Child *c = PH_ARENA_NEW(F.a, Child);
+        c->parent_id = i < 2 ? p->id : q->id;
+        ph_session_add(F.s, &Child_model, c);
+    }
+    CHECK_INT(ph_session_commit(F.s), 0);
+    CHECK_INT(fx_count(&F, "child"), 3);
+    int64_t deleted = 0;
+    ph_query *del = ph_query_new(F.s, &Parent_model);
+    CHECK_INT(ph_query_delete(ph_query_filter_by(del, "id", PH_INT(p->id)), &deleted), 0);
+    CHECK_INT(deleted, 1);
+    CHECK_INT(ph_session_commit(F.s), 0);
+    CHECK_INT(fx_count(&F, "parent"), 1);
+    CHECK_INT(fx_count(&F, "child"), 1);
+}
+
 static void test_query_sql_text(void)
 {
     ph_query *q = ph_query_filter_by(Q(), "name", PH_STR("a"));
@@ -208,6 +234,7 @@ static void both(ph_dialect d)
     RUN_ON(d, test_count_exists_paginate);
     RUN_ON(d, test_bulk_delete);
     RUN_ON(d, test_query_sql_text);
+    RUN_ON(d, test_ondelete_cascade_in_database);
 }
 
 int main(void)
