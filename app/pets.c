@@ -68,6 +68,26 @@ static int commit_or_400(ph_request *req, ph_response *res, int *answered)
     return rc;
 }
 
+/* handlers.html with every handler, their pets loaded as `pets` says. */
+static int render_handlers(ph_request *req, ph_response *res, ph_lazy pets)
+{
+    ph_session *db = ph_req_session(req);
+    ph_query *q = db ? ph_query_new(db, &PetHandler_model) : NULL;
+    if (!q)
+        return PH_ENOMEM;
+    ph_query_options(q, "pet_category", pets);
+    PetHandler **handlers;
+    size_t n;
+    int rc = ph_query_all(ph_query_order_by(q, "handler_id", PH_ASC), &handlers, &n);
+    if (rc < 0)
+        return rc;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx ||
+        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "handlers.html", ctx);
+}
+
 /* GET /handlers: every handler with its pets; POST adds a handler. */
 static int handlers_view(ph_request *req, ph_response *res)
 {
@@ -90,20 +110,7 @@ static int handlers_view(ph_request *req, ph_response *res)
         char *url = ph_url_for(req->app, req->arena, "handler", "handler_id", id, NULL);
         return url ? ph_redirect(res, url, 303) : PH_ENOMEM;
     }
-    ph_query *q = ph_query_new(db, &PetHandler_model);
-    if (!q)
-        return PH_ENOMEM;
-    ph_query_options(q, "pet_category", PH_LAZY_SELECTIN);
-    PetHandler **handlers;
-    size_t n;
-    int rc = ph_query_all(ph_query_order_by(q, "handler_id", PH_ASC), &handlers, &n);
-    if (rc < 0)
-        return rc;
-    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx ||
-        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0)
-        return PH_ENOMEM;
-    return ph_render(req, res, "handlers.html", ctx);
+    return render_handlers(req, res, PH_LAZY_SELECTIN);
 }
 
 /* /_test/handlers_lazy (test routes only): the handler list without the
@@ -111,20 +118,7 @@ static int handlers_view(ph_request *req, ph_response *res)
  * N+1 pattern the debug-mode detector reports. */
 static int handlers_lazy_view(ph_request *req, ph_response *res)
 {
-    ph_session *db = ph_req_session(req);
-    ph_query *q = db ? ph_query_new(db, &PetHandler_model) : NULL;
-    if (!q)
-        return PH_ENOMEM;
-    PetHandler **handlers;
-    size_t n;
-    int rc = ph_query_all(ph_query_order_by(q, "handler_id", PH_ASC), &handlers, &n);
-    if (rc < 0)
-        return rc;
-    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx ||
-        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0)
-        return PH_ENOMEM;
-    return ph_render(req, res, "handlers.html", ctx);
+    return render_handlers(req, res, PH_LAZY_SELECT);
 }
 
 /* GET /handlers/<id>: the tutorial's handler page, pets read lazily through
