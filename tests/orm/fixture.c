@@ -121,3 +121,35 @@ int64_t fx_count(fx *f, const char *table)
     ph_buf_free(&b);
     return n;
 }
+
+int fx_compile_source(const char *name, const char *source, char **out)
+{
+    const char *dir = getenv("PHIAL_BUILD");
+    const char *top = getenv("PHIAL_TOP");
+    const char *cc = getenv("CC");
+    char src[512], log[600], cmd[2048];
+    snprintf(src, sizeof(src), "%s/phial-%s-%ld.c", dir && *dir ? dir : "/tmp", name,
+             (long)getpid());
+    snprintf(log, sizeof(log), "%s.log", src);
+    *out = NULL;
+    FILE *f = fopen(src, "w");
+    if (!f)
+        return -1;
+    fputs(source, f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "%s -std=c11 -Wall -Wextra -Werror -I%s/include -c %s -o /dev/null >%s 2>&1",
+             cc && *cc ? cc : "cc", top && *top ? top : ".", src, log);
+    int status = system(cmd);
+    f = fopen(log, "r");
+    if (f) {
+        char *buf = calloc(1, 65536);
+        if (buf && fread(buf, 1, 65535, f) == 0)
+            buf[0] = '\0';
+        fclose(f);
+        *out = buf;
+    }
+    unlink(src);
+    unlink(log);
+    return status;
+}

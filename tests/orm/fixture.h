@@ -61,6 +61,11 @@ int fx_open(fx *f, ph_dialect d, bool memory);
 /* A new session on a fresh arena (the old one freed). */
 void fx_new_session(fx *f);
 void fx_close(fx *f);
+/* Compiles C source with $CC (default cc) -std=c11 -Wall -Wextra -Werror
+ * against include/; returns the compiler's exit status, its output in *out
+ * (heap, caller frees; may be NULL), or -1 when the file cannot be written.
+ * name tells the temp files of concurrent test programs apart. */
+int fx_compile_source(const char *name, const char *source, char **out);
 /* Rows of a table counted through a plain statement. */
 int64_t fx_count(fx *f, const char *table);
 

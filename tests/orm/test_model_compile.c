@@ -4,45 +4,23 @@
  * checks each fails with the static-assertion message naming the field,
  * and that the good version of the same model compiles.
  */
+#include "fixture.h"
 #include "test.h"
 
-#include <unistd.h>
+#include <stdio.h>
 
 /* Compiles a model snippet; returns the compiler's exit status and its
  * output (heap, caller frees) in *out. */
 static int compile(const char *fields, const char *columns, char **out)
 {
-    const char *dir = getenv("PHIAL_BUILD");
-    const char *top = getenv("PHIAL_TOP");
-    const char *cc = getenv("CC");
-    char src[512], log[600], cmd[2048];
-    snprintf(src, sizeof(src), "%s/phial-model-%ld.c", dir && *dir ? dir : "/tmp", (long)getpid());
-    snprintf(log, sizeof(log), "%s.log", src);
-    FILE *f = fopen(src, "w");
-    if (!f)
-        return -1;
-    fprintf(f,
-            "#include \"phial/model.h\"\n"
-            "typedef struct User { ph_obj _ph; %s } User;\n"
-            "static const ph_column User_columns[] = { %s };\n"
-            "const ph_model User_model = PH_MODEL(User, \"user\", User_columns);\n",
-            fields, columns);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd), "%s -std=c11 -Wall -Werror -I%s/include -c %s -o /dev/null >%s 2>&1",
-             cc && *cc ? cc : "cc", top && *top ? top : ".", src, log);
-    int status = system(cmd);
-    *out = NULL;
-    f = fopen(log, "r");
-    if (f) {
-        char *buf = calloc(1, 65536);
-        if (buf)
-            fread(buf, 1, 65535, f);
-        fclose(f);
-        *out = buf;
-    }
-    unlink(src);
-    unlink(log);
-    return status;
+    char source[2048];
+    snprintf(source, sizeof(source),
+             "#include \"phial/model.h\"\n"
+             "typedef struct User { ph_obj _ph; %s } User;\n"
+             "static const ph_column User_columns[] = { %s };\n"
+             "const ph_model User_model = PH_MODEL(User, \"user\", User_columns);\n",
+             fields, columns);
+    return fx_compile_source("model", source, out);
 }
 
 static void expect_fail(const char *fields, const char *columns, const char *msg)

@@ -5,9 +5,10 @@
  * models with $CC (default cc): the good one builds, each bad one fails
  * with the static-assertion message naming the field.
  */
+#include "fixture.h"
 #include "test.h"
 
-#include <unistd.h>
+#include <stdio.h>
 
 /* Two models A (id, list or pointer field `kids`) and B (id, a_id FK,
  * field `parent`) with the relationship entries given; returns the
@@ -15,46 +16,22 @@
 static int compile(const char *a_field, const char *a_rel, const char *b_field, const char *b_rel,
                    char **out)
 {
-    const char *dir = getenv("PHIAL_BUILD");
-    const char *top = getenv("PHIAL_TOP");
-    const char *cc = getenv("CC");
-    char src[512], log[600], cmd[2048];
-    snprintf(src, sizeof(src), "%s/phial-relc-%ld.c", dir && *dir ? dir : "/tmp", (long)getpid());
-    snprintf(log, sizeof(log), "%s.log", src);
-    FILE *f = fopen(src, "w");
-    if (!f)
-        return -1;
-    fprintf(f,
-            "#include \"phial/model.h\"\n"
-            "typedef struct A A; typedef struct B B;\n"
-            "struct A { ph_obj _ph; int64_t id; %s };\n"
-            "struct B { ph_obj _ph; int64_t id; int64_t a_id; %s };\n"
-            "PH_MODEL_EXTERN(A);\nPH_MODEL_EXTERN(B);\n"
-            "static const ph_column A_columns[] = { PH_INTEGER(A, id, PH_PK) };\n"
-            "static const ph_relationship A_rels[] = { %s };\n"
-            "const ph_model A_model = PH_MODEL_RELS(A, \"a\", A_columns, A_rels);\n"
-            "static const ph_column B_columns[] = { PH_INTEGER(B, id, PH_PK),\n"
-            "    PH_INTEGER(B, a_id, PH_NOT_NULL, .foreign_key = \"a.id\") };\n"
-            "static const ph_relationship B_rels[] = { %s };\n"
-            "const ph_model B_model = PH_MODEL_RELS(B, \"b\", B_columns, B_rels);\n",
-            a_field, b_field, a_rel, b_rel);
-    fclose(f);
-    snprintf(cmd, sizeof(cmd),
-             "%s -std=c11 -Wall -Wextra -Werror -I%s/include -c %s -o /dev/null >%s 2>&1",
-             cc && *cc ? cc : "cc", top && *top ? top : ".", src, log);
-    int status = system(cmd);
-    *out = NULL;
-    f = fopen(log, "r");
-    if (f) {
-        char *buf = calloc(1, 65536);
-        if (buf && fread(buf, 1, 65535, f) == 0)
-            buf[0] = '\0';
-        fclose(f);
-        *out = buf;
-    }
-    unlink(src);
-    unlink(log);
-    return status;
+    char source[4096];
+    snprintf(source, sizeof(source),
+             "#include \"phial/model.h\"\n"
+             "typedef struct A A; typedef struct B B;\n"
+             "struct A { ph_obj _ph; int64_t id; %s };\n"
+             "struct B { ph_obj _ph; int64_t id; int64_t a_id; %s };\n"
+             "PH_MODEL_EXTERN(A);\nPH_MODEL_EXTERN(B);\n"
+             "static const ph_column A_columns[] = { PH_INTEGER(A, id, PH_PK) };\n"
+             "static const ph_relationship A_rels[] = { %s };\n"
+             "const ph_model A_model = PH_MODEL_RELS(A, \"a\", A_columns, A_rels);\n"
+             "static const ph_column B_columns[] = { PH_INTEGER(B, id, PH_PK),\n"
+             "    PH_INTEGER(B, a_id, PH_NOT_NULL, .foreign_key = \"a.id\") };\n"
+             "static const ph_relationship B_rels[] = { %s };\n"
+             "const ph_model B_model = PH_MODEL_RELS(B, \"b\", B_columns, B_rels);\n",
+             a_field, b_field, a_rel, b_rel);
+    return fx_compile_source("relc", source, out);
 }
 
 #define ONE_TO_MANY "PH_ONE_TO_MANY(A, kids, B, \"a_id\", .backref = \"parent\")"
