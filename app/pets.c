@@ -18,7 +18,7 @@ static int get_or_404(ph_request *req, ph_response *res, const ph_model *m, cons
                       void *out)
 {
     int64_t id;
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     if (!db)
         return PH_ENOMEM;
     if (ph_req_param_int(req, param, &id) < 0)
@@ -58,7 +58,7 @@ static int bad_request(ph_request *req, ph_response *res, const char *msg)
 /* Commits; a refused value or constraint is a 400 naming it. */
 static int commit_or_400(ph_request *req, ph_response *res, int *answered)
 {
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     int rc = ph_session_commit(db);
     *answered = 0;
     if (rc == PH_ETOOLONG || rc == PH_ECONSTRAINT) {
@@ -71,7 +71,7 @@ static int commit_or_400(ph_request *req, ph_response *res, int *answered)
 /* handlers.html with every handler, their pets loaded as `pets` says. */
 static int render_handlers(ph_request *req, ph_response *res, ph_lazy pets)
 {
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     ph_query *q = db ? ph_query_new(db, &PetHandler_model) : NULL;
     if (!q)
         return PH_ENOMEM;
@@ -91,7 +91,7 @@ static int render_handlers(ph_request *req, ph_response *res, ph_lazy pets)
 /* GET /handlers: every handler with its pets; POST adds a handler. */
 static int handlers_view(ph_request *req, ph_response *res)
 {
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     if (!db)
         return PH_ENOMEM;
     if (strcmp(req->method, "POST") == 0) {
@@ -142,7 +142,7 @@ static int add_pet_view(ph_request *req, ph_response *res)
     int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     PetCategory *pet = PH_ARENA_NEW(req->arena, PetCategory);
     if (!pet)
         return PH_ENOMEM;
@@ -214,13 +214,13 @@ static int add_comment_view(ph_request *req, ph_response *res)
         return PH_ENOMEM;
     if (!(c->comment_content = form_text(req, "comment_content")))
         return bad_request(req, res, "A comment cannot be empty.");
-    if ((rc = ph_list_append(ph_req_session(req), pet, "comments", c)) < 0)
+    if ((rc = ph_list_append(ph_req_db(req), pet, "comments", c)) < 0)
         return rc;
     int answered;
     rc = commit_or_400(req, res, &answered);
     if (rc < 0 || answered)
         return rc;
-    return ph_text(res, 201, "Comment added");
+    return ph_html(res, 201, "Comment added");
 }
 
 int app_pets_register(ph_app *app)

@@ -16,7 +16,7 @@
 static int index_view(ph_request *req, ph_response *res)
 {
     (void)req;
-    return ph_text(res, 200, "Hello world");
+    return ph_html(res, 200, "Hello world");
 }
 
 /* register.html again, answering status, with the values the user typed
@@ -50,7 +50,7 @@ static int register_view(ph_request *req, ph_response *res)
     if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
         return PH_ENOMEM;
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     User *user = PH_ARENA_NEW(req->arena, User);
     if (!db || !user)
         return PH_ENOMEM;
@@ -64,13 +64,13 @@ static int register_view(ph_request *req, ph_response *res)
         return register_form(req, res, 400, ph_session_errmsg(db));
     if (rc < 0)
         return rc;
-    return ph_text(res, 200, "User registration successful");
+    return ph_html(res, 200, "User registration successful");
 }
 
 /* Every user, in the order they registered (User.query.all()). */
 static int users_view(ph_request *req, ph_response *res)
 {
-    ph_session *db = ph_req_session(req);
+    ph_session *db = ph_req_db(req);
     ph_query *q = db ? ph_query_new(db, &User_model) : NULL;
     if (!q)
         return PH_ENOMEM;
@@ -98,7 +98,7 @@ static int test_sleep(ph_request *req, ph_response *res)
     while (nanosleep(&ts, &ts) != 0) {
     }
     char *body = ph_arena_sprintf(req->arena, "slept %lld", (long long)ms);
-    return body ? ph_text(res, 200, body) : PH_ENOMEM;
+    return body ? ph_html(res, 200, body) : PH_ENOMEM;
 }
 
 /* /_test/fail: a handler that fails (the app answers 500). */
@@ -128,7 +128,7 @@ static int test_echo(ph_request *req, ph_response *res)
                       req->cookies.items[i].value);
     if (ph_buf_status(&b) < 0)
         return PH_ENOMEM;
-    int rc = ph_html(res, 200, b.ptr, b.len);
+    int rc = ph_html_n(res, 200, b.ptr, b.len);
     if (rc == 0)
         rc = ph_res_content_type(res, "text/plain; charset=utf-8");
     return rc;
@@ -143,7 +143,7 @@ static int test_pet(ph_request *req, ph_response *res)
     char *self =
         ph_url_for(req->app, req->arena, "test_pet", "pet_id", ph_req_param(req, "pet_id"), NULL);
     char *body = ph_arena_sprintf(req->arena, "pet %lld at %s", (long long)id, self ? self : "?");
-    return body ? ph_text(res, 200, body) : PH_ENOMEM;
+    return body ? ph_html(res, 200, body) : PH_ENOMEM;
 }
 
 int app_views_register(ph_app *app)

@@ -69,13 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *ct = ph_arena_strndup(a, nl1 + 1, (size_t)(nl2 - nl1 - 1));
         if (!target || !ct)
             break;
-        ph_request *req = ph_request_new(a, NULL, "POST", target);
+        ph_request *req = ph_req_new(a, NULL, "POST", target);
         if (!req)
             break;
-        ph_request_add_header(req, "Content-Type", ct);
-        ph_request_add_header(req, "Cookie", ct);
-        ph_request_set_body(req, nl2 + 1, n - (size_t)(nl2 + 1 - in));
-        ph_request_parse_body(req, 100);
+        ph_req_add_header(req, "Content-Type", ct);
+        ph_req_add_header(req, "Cookie", ct);
+        ph_req_set_body(req, nl2 + 1, n - (size_t)(nl2 + 1 - in));
+        ph_req_parse_body(req, 100);
         break;
     }
     }

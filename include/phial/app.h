@@ -112,7 +112,7 @@ ph_db_conn *ph_app_thread_conn(ph_app *app);
  * when the response is sent is rolled back.  With DEBUG=1 its N+1 detector
  * is on, labelled with the route.  NULL without a database or memory.  A
  * handler returning PH_ECONNLOST or PH_EBUSY is answered 503. */
-ph_session *ph_req_session(ph_request *req);
+ph_session *ph_req_db(ph_request *req);
 /* SQL statements the request's session has run so far. */
 int64_t ph_req_query_count(const ph_request *req);
 /* Compiles every template under dir (a syntax error is PH_EPARSE with
@@ -132,7 +132,7 @@ int ph_render(ph_request *req, ph_response *res, const char *name, const ph_tpl_
 /* Answers req into res: request hooks, routing (404/405 with Allow, HEAD as
  * GET, automatic OPTIONS), before hooks, the handler, error pages, after
  * hooks, the Server and Content-Type headers.  Never fails: any fault
- * becomes a 500 page and a log line.  res must be ph_response_init'ed. */
+ * becomes a 500 page and a log line.  res must be ph_res_init'ed. */
 void ph_app_handle(ph_app *app, ph_request *req, ph_response *res);
 /* Writes the access-log line for a finished request: common log format
  * plus the duration in milliseconds:

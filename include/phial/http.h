@@ -3,7 +3,7 @@
  * parsers behind them (percent-decoding, query strings, url-encoded and
  * multipart form bodies, cookies).  Nothing here knows about the network
  * library or about databases: a request can be built in a test with
- * ph_request_new() and a response read back field by field.
+ * ph_req_new() and a response read back field by field.
  *
  * Ownership: a request and everything parsed from it live in the request
  * arena (req->arena) and die with it.  A response keeps its headers in the
@@ -167,15 +167,15 @@ const char *ph_http_reason(int status);
  * arena a, with the path decoded and the query parsed.  Used by the server
  * and by tests.  NULL when out of memory.  Input that cannot be served (too
  * many query arguments) sets req->bad_status to the status to answer. */
-ph_request *ph_request_new(ph_arena *a, struct ph_app *app, const char *method, const char *uri);
+ph_request *ph_req_new(ph_arena *a, struct ph_app *app, const char *method, const char *uri);
 /* Adds a header (copies both); a Cookie header is parsed.  0 or PH_ENOMEM. */
-int ph_request_add_header(ph_request *req, const char *name, const char *value);
+int ph_req_add_header(ph_request *req, const char *name, const char *value);
 /* Sets the raw body (copies it) without parsing it.  0 or PH_ENOMEM. */
-int ph_request_set_body(ph_request *req, const void *body, size_t len);
+int ph_req_set_body(ph_request *req, const void *body, size_t len);
 /* Parses the body by Content-Type into form/files.  Bad input sets
  * req->bad_status (400 malformed, 413 too many parts) and returns 0;
  * PH_ENOMEM when out of memory. */
-int ph_request_parse_body(ph_request *req, size_t max_parts);
+int ph_req_parse_body(ph_request *req, size_t max_parts);
 
 /* Header value by name (case-insensitive), or NULL. */
 const char *ph_req_header(const ph_request *req, const char *name);
@@ -193,9 +193,9 @@ const ph_upload *ph_req_file(const ph_request *req, const char *field);
 
 /* Initializes res for a request whose arena is a (registers the cleanup
  * that frees a body or file never sent).  0 or PH_ENOMEM. */
-int ph_response_init(ph_response *res, ph_arena *a);
+int ph_res_init(ph_response *res, ph_arena *a);
 /* Forgets status, headers, body and file (used before an error page). */
-void ph_response_reset(ph_response *res);
+void ph_res_reset(ph_response *res);
 
 /* Sets a header (replacing an earlier one of the same name, except for
  * Set-Cookie which accumulates); name and value are copied.  A value with
@@ -210,10 +210,10 @@ int ph_res_content_type(ph_response *res, const char *type);
 /* Replaces the body with n bytes (copied).  0 or PH_ENOMEM. */
 int ph_res_body(ph_response *res, const void *p, size_t n);
 /* Status plus an HTML body (text/html; charset=utf-8). */
-int ph_html(ph_response *res, int status, const char *body, size_t len);
+int ph_html_n(ph_response *res, int status, const char *body, size_t len);
 /* Status plus a NUL-terminated body as text/html; charset=utf-8 (Flask's
  * default for a returned string). */
-int ph_text(ph_response *res, int status, const char *body);
+int ph_html(ph_response *res, int status, const char *body);
 /* A plain-text body (text/plain; charset=utf-8). */
 int ph_plain(ph_response *res, int status, const char *body);
 /* Flask's abort(status): the app answers with its error page for status

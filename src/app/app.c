@@ -438,7 +438,7 @@ static const char *error_text(int status)
 
 int ph__default_error_page(ph_response *res, int status)
 {
-    ph_response_reset(res);
+    ph_res_reset(res);
     ph_buf b;
     ph_buf_init(&b, res->arena);
     const char *reason = ph_http_reason(status);
@@ -447,8 +447,8 @@ int ph__default_error_page(ph_response *res, int status)
                   "<p>%s</p>\n",
                   status, reason, reason, error_text(status));
     if (ph_buf_status(&b) < 0)
-        return ph_html(res, status, "", 0);
-    return ph_html(res, status, b.ptr, b.len);
+        return ph_html_n(res, status, "", 0);
+    return ph_html_n(res, status, b.ptr, b.len);
 }
 
 /* Renders the error page for status into res: the app's handler if any
@@ -458,7 +458,7 @@ static void error_page(ph_app *app, ph_request *req, ph_response *res, int statu
     for (size_t i = 0; i < app->nerrors; i++) {
         if (app->errors[i].status != status)
             continue;
-        ph_response_reset(res);
+        ph_res_reset(res);
         res->status = status;
         int rc = app->errors[i].fn(req, res);
         if (rc == 0 && res->status != 0 && !res->abort)
@@ -488,7 +488,7 @@ static int dispatch(ph_app *app, ph_request *req, ph_response *res)
         if (ph_method_list(m.allowed, &allow) < 0)
             return PH_ENOMEM;
         if (strcmp(req->method, "OPTIONS") == 0) {
-            int rc = ph_html(res, 200, "", 0);
+            int rc = ph_html_n(res, 200, "", 0);
             return rc < 0 ? rc : ph_res_header(res, "Allow", allow.ptr);
         }
         ph_abort(res, 405);

@@ -155,7 +155,7 @@ ph_db_conn *ph_app_thread_conn(ph_app *app)
     return c;
 }
 
-ph_session *ph_req_session(ph_request *req)
+ph_session *ph_req_db(ph_request *req)
 {
     if (!req->app)
         return NULL;
@@ -256,7 +256,7 @@ ph_tpl_set *ph_app_templates(const ph_app *app)
  * loaded yet: loaded through the request's session. */
 static int load_relationship(void *ud, const ph_model *m, void *obj, const ph_relationship *rel)
 {
-    ph_session *s = ph_req_session(ud);
+    ph_session *s = ph_req_db(ud);
     if (!s)
         return PH_ENOMEM;
     return ph_orm_load_relationship(s, m, obj, rel);
@@ -281,5 +281,5 @@ int ph_render(ph_request *req, ph_response *res, const char *name, const ph_tpl_
         ph_log_error("render %s: %s", name, msg ? msg : ph_strerror(rc));
         return rc;
     }
-    return ph_html(res, 200, out.ptr ? out.ptr : "", out.len);
+    return ph_html_n(res, 200, out.ptr ? out.ptr : "", out.len);
 }

@@ -12,7 +12,7 @@
 #define PH_MAX_QUERY_ARGS 1000
 #define PH_MAX_COOKIES 200
 
-ph_request *ph_request_new(ph_arena *a, struct ph_app *app, const char *method, const char *uri)
+ph_request *ph_req_new(ph_arena *a, struct ph_app *app, const char *method, const char *uri)
 {
     ph_request *req = PH_ARENA_NEW(a, ph_request);
     if (!req)
@@ -42,7 +42,7 @@ ph_request *ph_request_new(ph_arena *a, struct ph_app *app, const char *method, 
     return req;
 }
 
-int ph_request_add_header(ph_request *req, const char *name, const char *value)
+int ph_req_add_header(ph_request *req, const char *name, const char *value)
 {
     char *n = ph_arena_strdup(req->arena, name);
     char *v = ph_arena_strdup(req->arena, value ? value : "");
@@ -60,7 +60,7 @@ int ph_request_add_header(ph_request *req, const char *name, const char *value)
     return 0;
 }
 
-int ph_request_set_body(ph_request *req, const void *body, size_t len)
+int ph_req_set_body(ph_request *req, const void *body, size_t len)
 {
     char *copy = ph_arena_alloc(req->arena, len + 1);
     if (!copy)
@@ -72,7 +72,7 @@ int ph_request_set_body(ph_request *req, const void *body, size_t len)
     return 0;
 }
 
-int ph_request_parse_body(ph_request *req, size_t max_parts)
+int ph_req_parse_body(ph_request *req, size_t max_parts)
 {
     const char *ct = ph_req_header(req, "Content-Type");
     if (!ct || req->body.len == 0)

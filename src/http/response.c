@@ -25,7 +25,7 @@ static void response_cleanup(void *p)
     }
 }
 
-int ph_response_init(ph_response *res, ph_arena *a)
+int ph_res_init(ph_response *res, ph_arena *a)
 {
     memset(res, 0, sizeof(*res));
     res->arena = a;
@@ -34,7 +34,7 @@ int ph_response_init(ph_response *res, ph_arena *a)
     return ph_arena_cleanup_add(a, response_cleanup, res);
 }
 
-void ph_response_reset(ph_response *res)
+void ph_res_reset(ph_response *res)
 {
     ph_buf_free(&res->body);
     if (res->fd >= 0)
@@ -49,7 +49,7 @@ void ph_response_reset(ph_response *res)
 
 int ph_abort(ph_response *res, int status)
 {
-    ph_response_reset(res);
+    ph_res_reset(res);
     res->status = status;
     res->abort = true;
     return 0;
@@ -143,21 +143,21 @@ int ph_res_body(ph_response *res, const void *p, size_t n)
     return ph_buf_append(&res->body, p, n);
 }
 
-int ph_html(ph_response *res, int status, const char *body, size_t len)
+int ph_html_n(ph_response *res, int status, const char *body, size_t len)
 {
     res->status = status;
     res->content_type = "text/html; charset=utf-8";
     return ph_res_body(res, body, len);
 }
 
-int ph_text(ph_response *res, int status, const char *body)
+int ph_html(ph_response *res, int status, const char *body)
 {
-    return ph_html(res, status, body, strlen(body));
+    return ph_html_n(res, status, body, strlen(body));
 }
 
 int ph_plain(ph_response *res, int status, const char *body)
 {
-    int rc = ph_html(res, status, body, strlen(body));
+    int rc = ph_html_n(res, status, body, strlen(body));
     res->content_type = "text/plain; charset=utf-8";
     return rc;
 }
@@ -180,7 +180,7 @@ int ph_redirect(ph_response *res, const char *url, int status)
     ph_buf_puts(&b, "</a>. If not, click the link.\n");
     if (ph_buf_status(&b) < 0)
         return PH_ENOMEM;
-    return ph_html(res, status, b.ptr, b.len);
+    return ph_html_n(res, status, b.ptr, b.len);
 }
 
 static bool cookie_token_ok(const char *s, bool value)

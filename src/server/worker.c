@@ -79,7 +79,7 @@ static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *con)
         cr->raw_uri = ph_arena_strndup(a, uri, cr->url_len);
     }
     ph_buf_init(&cr->body, a);
-    if (!cr->raw_uri || ph_response_init(&cr->res, a) < 0) {
+    if (!cr->raw_uri || ph_res_init(&cr->res, a) < 0) {
         ph_arena_free(a);
         return NULL;
     }
@@ -120,7 +120,7 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
         cr->bad_status = 431;
         return MHD_NO;
     }
-    if (ph_request_add_header(cr->req, key, value) < 0) {
+    if (ph_req_add_header(cr->req, key, value) < 0) {
         cr->bad_status = 500;
         return MHD_NO;
     }
@@ -208,7 +208,7 @@ static enum MHD_Result first_call(conn_req *cr, struct MHD_Connection *con, cons
                                   const char *version)
 {
     worker *w = cr->w;
-    cr->req = ph_request_new(cr->arena, w->app, method, cr->raw_uri);
+    cr->req = ph_req_new(cr->arena, w->app, method, cr->raw_uri);
     if (!cr->req)
         return MHD_NO;
     cr->req->raw_uri = cr->raw_uri;
@@ -275,8 +275,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, con
         cr->state = RS_DONE;
         if (cr->bad_status)
             return answer_error(cr, con, cr->bad_status);
-        if (ph_request_set_body(cr->req, cr->body.ptr ? cr->body.ptr : "", cr->body.len) < 0 ||
-            ph_request_parse_body(cr->req, cr->w->limits.max_form_parts) < 0)
+        if (ph_req_set_body(cr->req, cr->body.ptr ? cr->body.ptr : "", cr->body.len) < 0 ||
+            ph_req_parse_body(cr->req, cr->w->limits.max_form_parts) < 0)
             return answer_error(cr, con, 500);
         ph_app_handle(cr->w->app, cr->req, &cr->res);
         return queue(cr, con);

@@ -26,10 +26,10 @@ static void call_run(call *c, ph_app *app, const char *method, const char *uri,
                      const char *const *headers)
 {
     c->arena = ph_arena_new(0);
-    c->req = ph_request_new(c->arena, app, method, uri);
+    c->req = ph_req_new(c->arena, app, method, uri);
     for (size_t i = 0; headers && headers[i]; i += 2)
-        ph_request_add_header(c->req, headers[i], headers[i + 1]);
-    ph_response_init(&c->res, c->arena);
+        ph_req_add_header(c->req, headers[i], headers[i + 1]);
+    ph_res_init(&c->res, c->arena);
     ph_app_handle(app, c->req, &c->res);
 }
 
@@ -46,7 +46,7 @@ static void call_done(call *c)
 static int v_index(ph_request *req, ph_response *res)
 {
     (void)req;
-    return ph_text(res, 200, "Hello world");
+    return ph_html(res, 200, "Hello world");
 }
 
 static int v_pet(ph_request *req, ph_response *res)
@@ -56,7 +56,7 @@ static int v_pet(ph_request *req, ph_response *res)
         return PH_EINVAL;
     char *s = ph_arena_sprintf(req->arena, "pet %lld (%s)", (long long)id,
                                req->user ? (const char *)req->user : "-");
-    return ph_text(res, 200, s);
+    return ph_html(res, 200, s);
 }
 
 static int v_fail(ph_request *req, ph_response *res)
@@ -76,7 +76,7 @@ static int v_nothing(ph_request *req, ph_response *res)
 static int v_positive(ph_request *req, ph_response *res)
 {
     (void)req;
-    ph_text(res, 200, "looks fine");
+    ph_html(res, 200, "looks fine");
     return 1; /* not 0: a failure all the same */
 }
 
@@ -181,7 +181,7 @@ static void test_errors(void)
 static int page_404(ph_request *req, ph_response *res)
 {
     char *s = ph_arena_sprintf(req->arena, "<h1>Lost: %s</h1>", req->path);
-    return ph_html(res, 404, s, strlen(s));
+    return ph_html_n(res, 404, s, strlen(s));
 }
 
 static int page_500_broken(ph_request *req, ph_response *res)
@@ -230,7 +230,7 @@ static int before_a(ph_request *req, ph_response *res, void *ud)
     (void)res;
     trail(ud, "before");
     if (strcmp(req->path, "/pets/7") == 0)
-        return ph_text(res, 403, "no pet 7");
+        return ph_html(res, 403, "no pet 7");
     return 0;
 }
 

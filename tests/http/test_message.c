@@ -14,7 +14,7 @@
 static void test_request_basics(void)
 {
     ph_arena *a = ph_arena_new(0);
-    ph_request *req = ph_request_new(a, NULL, "GET", "/pets/a%20b/%C3%A9?x=1&x=2&q=a+b");
+    ph_request *req = ph_req_new(a, NULL, "GET", "/pets/a%20b/%C3%A9?x=1&x=2&q=a+b");
     CHECK(req != NULL);
     CHECK_STR(req->method, "GET");
     CHECK_STR(req->path, "/pets/a b/\xc3\xa9");
@@ -25,10 +25,10 @@ static void test_request_basics(void)
     CHECK_STR(ph_req_arg(req, "q"), "a b");
     CHECK_INT(req->bad_status, 0);
     /* '+' in a path is a plus */
-    req = ph_request_new(a, NULL, "GET", "/a+b%00c");
+    req = ph_req_new(a, NULL, "GET", "/a+b%00c");
     CHECK_STR(req->path, "/a+b");
     CHECK_INT(req->path_len, 6);
-    req = ph_request_new(a, NULL, "GET", "/");
+    req = ph_req_new(a, NULL, "GET", "/");
     CHECK_STR(req->query, "");
     CHECK_INT(req->args.len, 0);
     ph_arena_free(a);
@@ -37,10 +37,10 @@ static void test_request_basics(void)
 static void test_request_headers_cookies(void)
 {
     ph_arena *a = ph_arena_new(0);
-    ph_request *req = ph_request_new(a, NULL, "POST", "/");
-    CHECK_INT(ph_request_add_header(req, "Content-Type", "text/plain"), 0);
-    CHECK_INT(ph_request_add_header(req, "X-Thing", "1"), 0);
-    CHECK_INT(ph_request_add_header(req, "cookie", "a=1; b=\"two\""), 0);
+    ph_request *req = ph_req_new(a, NULL, "POST", "/");
+    CHECK_INT(ph_req_add_header(req, "Content-Type", "text/plain"), 0);
+    CHECK_INT(ph_req_add_header(req, "X-Thing", "1"), 0);
+    CHECK_INT(ph_req_add_header(req, "cookie", "a=1; b=\"two\""), 0);
     CHECK_STR(ph_req_header(req, "content-type"), "text/plain");
     CHECK_STR(ph_req_header(req, "X-THING"), "1");
     CHECK(ph_req_header(req, "X-Other") == NULL);
@@ -52,11 +52,11 @@ static void test_request_headers_cookies(void)
 
 static ph_request *with_body(ph_arena *a, const char *ct, const char *body)
 {
-    ph_request *req = ph_request_new(a, NULL, "POST", "/submit");
+    ph_request *req = ph_req_new(a, NULL, "POST", "/submit");
     if (ct)
-        ph_request_add_header(req, "Content-Type", ct);
-    ph_request_set_body(req, body, strlen(body));
-    ph_request_parse_body(req, 5);
+        ph_req_add_header(req, "Content-Type", ct);
+    ph_req_set_body(req, body, strlen(body));
+    ph_req_parse_body(req, 5);
     return req;
 }
 
@@ -101,7 +101,7 @@ static void test_request_body(void)
 static void test_request_param_int(void)
 {
     ph_arena *a = ph_arena_new(0);
-    ph_request *req = ph_request_new(a, NULL, "GET", "/");
+    ph_request *req = ph_req_new(a, NULL, "GET", "/");
     ph_params_add(a, &req->params, "pet_id", "42", 2);
     ph_params_add(a, &req->params, "name", "x", 1);
     int64_t v = 0;
@@ -117,9 +117,9 @@ static void test_response_headers(void)
 {
     ph_arena *a = ph_arena_new(0);
     ph_response res;
-    CHECK_INT(ph_response_init(&res, a), 0);
+    CHECK_INT(ph_res_init(&res, a), 0);
     CHECK_INT(res.status, 0);
-    CHECK_INT(ph_text(&res, 201, "made"), 0);
+    CHECK_INT(ph_html(&res, 201, "made"), 0);
     CHECK_INT(res.status, 201);
     CHECK_STR(res.content_type, "text/html; charset=utf-8");
     CHECK_INT(res.body.len, 4);
@@ -145,7 +145,7 @@ static void test_response_cookies(void)
 {
     ph_arena *a = ph_arena_new(0);
     ph_response res;
-    ph_response_init(&res, a);
+    ph_res_init(&res, a);
     ph_cookie c = {.name = "session",
                    .value = "abc",
                    .max_age = 3600,
@@ -184,7 +184,7 @@ static void test_redirect(void)
 {
     ph_arena *a = ph_arena_new(0);
     ph_response res;
-    ph_response_init(&res, a);
+    ph_res_init(&res, a);
     CHECK_INT(ph_redirect(&res, "/pets?a=1&b=\"2\"", 302), 0);
     CHECK_INT(res.status, 302);
     CHECK_STR(ph_res_header_get(&res, "Location"), "/pets?a=1&b=\"2\"");
@@ -198,7 +198,7 @@ static void test_response_file_and_abort(void)
 {
     ph_arena *a = ph_arena_new(0);
     ph_response res;
-    ph_response_init(&res, a);
+    ph_res_init(&res, a);
     char path[] = "/tmp/phial-test-file-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
@@ -211,7 +211,7 @@ static void test_response_file_and_abort(void)
     CHECK_INT(ph_res_file(&res, 200, "/nonexistent/x", NULL), PH_ENOTFOUND);
     CHECK_INT(ph_res_file(&res, 200, "/tmp", NULL), PH_ENOTFOUND);
     /* a body replaces the file (and closes it) */
-    CHECK_INT(ph_text(&res, 200, "x"), 0);
+    CHECK_INT(ph_html(&res, 200, "x"), 0);
     CHECK_INT(res.fd, -1);
     CHECK_INT(ph_res_file(&res, 200, path, NULL), 0);
     CHECK_INT(ph_abort(&res, 404), 0);
