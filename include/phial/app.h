@@ -65,6 +65,10 @@ int ph_app_config_set(ph_app *app, const char *key, const char *value);
  * Phial's default; NULL when none.  Borrowed, lives as long as the app (or
  * the environment). */
 const char *ph_app_config_get(const ph_app *app, const char *key);
+/* A default the application sets (below code, environment and file, above
+ * Phial's own), e.g. ph_app_config_default(app, "TEMPLATE_FOLDER",
+ * "app/templates").  Copied.  0 or PH_ENOMEM. */
+int ph_app_config_default(ph_app *app, const char *key, const char *value);
 /* The value as an integer, def when unset; PH_EINVAL when not a number. */
 int ph_app_config_int(const ph_app *app, const char *key, int64_t def, int64_t *out);
 
@@ -73,6 +77,27 @@ int ph_app_config_int(const ph_app *app, const char *key, int64_t def, int64_t *
 /* Adds a route (see ph_router_add); an error is also logged.  0 or PH_E*. */
 int ph_app_route(ph_app *app, unsigned methods, const char *pattern, const char *name,
                  ph_handler handler);
+/* ph_app_route with a pointer the handler reads back with
+ * ph_req_route_data(req): one handler serving several routes, no globals. */
+int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const char *name,
+                      ph_handler handler, void *data);
+/* The data of the route that matched req (NULL for routes without). */
+void *ph_req_route_data(const ph_request *req);
+/* One pointer of the application's own for every handler
+ * (ph_app_userdata(req->app)); the app does not own it. */
+void ph_app_set_userdata(ph_app *app, void *userdata);
+void *ph_app_userdata(const ph_app *app);
+/* The application's models (db.Model subclasses): what `app db ...`
+ * creates, lists and checks, and what `app run` checks at start-up.  The
+ * array is borrowed and must outlive the app.  Every model is checked
+ * (ph_model_check); 0 or PH_EINVAL (logged). */
+int ph_app_models(ph_app *app, const ph_model *const *models, size_t n);
+const ph_model *const *ph_app_get_models(const ph_app *app, size_t *n);
+/* Declares that column holds a password hash: `app db add` stores the
+ * Argon2id hash of the value given, never the value.  0, PH_EUNDEFINED (no
+ * such string column) or PH_ELIMIT (more than 8). */
+int ph_app_password_column(ph_app *app, const ph_model *m, const char *column);
+bool ph_app_is_password_column(const ph_app *app, const ph_model *m, const ph_column *c);
 /* The app's router (read-only while serving). */
 const ph_router *ph_app_router(const ph_app *app);
 int ph_app_before_request(ph_app *app, ph_before_hook fn, void *userdata);

@@ -10,6 +10,33 @@
 
 #include <stddef.h>
 
+struct ph_app;
+
+/* The ready command line of an application, Flask's `flask` command:
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         ph_app *app = ph_app_new("todo");
+ *         if (!app || setup(app) < 0)       // routes, models, defaults
+ *             return 1;
+ *         int rc = ph_app_main(app, argc, argv);
+ *         ph_app_free(app);
+ *         return rc;
+ *     }
+ *
+ *   app run [--host H] [--port P] [--workers N] [--threads N]
+ *   app routes
+ *   app db create|drop|add|list|models ...    (ph_cli_db on the app's models)
+ *   app help | --help | COMMAND --help
+ *
+ * It reads the config file named by PHIAL_CONFIG, applies LOG_LEVEL and
+ * ACCESS_LOG, opens the database (DATABASE_URL) for `run` and `db`, and
+ * for `run` only compiles the templates (TEMPLATE_FOLDER, if it exists),
+ * serves STATIC_FOLDER (if it exists) and refuses to start, naming the
+ * command that fixes it, when a table of a registered model is missing.
+ * Returns the exit status: 0, 1 for errors, 2 for usage. */
+int ph_app_main(struct ph_app *app, int argc, char **argv);
+
 /* `app db SUBCOMMAND ...`, with argv[0] the subcommand:
  *   create                      create missing tables (create_all)
  *   drop [--yes]                drop the tables (asks on a terminal; refuses

@@ -18,6 +18,7 @@
 
 #include "internal.h"
 
+#define MAX_PASSWORD_COLUMNS 8
 #define MAX_HOOKS 16
 #define MAX_ERROR_HANDLERS 32
 
@@ -68,9 +69,18 @@ struct ph_app {
     char *static_root; /* realpath of the static folder, or NULL */
     bool access_log;
     ph__app_ctx *ctx; /* database and templates (context.c), or NULL */
+    kv_list defaults;  /* ph_app_config_default */
+    const ph_model *const *models;
+    size_t nmodels;
+    struct {
+        const ph_model *model;
+        const ph_column *column;
+    } passwords[MAX_PASSWORD_COLUMNS];
+    size_t npasswords;
+    void *userdata;
 };
 
-static const kv defaults[] = {
+static const kv builtin_defaults[] = {
     {"MAX_CONTENT_LENGTH", "1048576"}, {"MAX_URL_LENGTH", "8192"},   {"MAX_HEADER_SIZE", "16384"},
     {"MAX_FORM_PARTS", "1000"},        {"CONNECTION_TIMEOUT", "30"}, {"CONNECTION_LIMIT", "1000"},
     {"SHUTDOWN_TIMEOUT", "10"},
@@ -123,6 +133,7 @@ void ph_app_free(ph_app *app)
     ph__app_ctx_free(app->ctx);
     kv_list_free(&app->set);
     kv_list_free(&app->file);
+    kv_list_free(&app->defaults);
     ph_router_free(app->router);
     free(app->static_root);
     free(app->name);
@@ -182,8 +193,15 @@ const char *ph_app_config_get(const ph_app *app, const char *key)
     if (!v)
         v = kv_get(app->file.items, app->file.len, key);
     if (!v)
-        v = kv_get(defaults, PH_COUNTOF(defaults), key);
+        v = kv_get(app->defaults.items, app->defaults.len, key);
+    if (!v)
+        v = kv_get(builtin_defaults, PH_COUNTOF(builtin_defaults), key);
     return v;
+}
+
+int ph_app_config_default(ph_app *app, const char *key, const char *value)
+{
+    return kv_put(&app->defaults, key, value);
 }
 
 int ph_app_config_int(const ph_app *app, const char *key, int64_t def, int64_t *out)
@@ -288,6 +306,69 @@ int ph__app_route_data(ph_app *app, unsigned methods, const char *pattern, const
     if (rc < 0)
         ph_log_error("%s: %s", app->name, rc == PH_ENOMEM ? ph_strerror(rc) : err);
     return rc;
+}
+
+int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const char *name,
+                      ph_handler handler, void *data)
+{
+    return ph__app_route_data(app, methods, pattern, name, handler, data);
+}
+
+void *ph_req_route_data(const ph_request *req)
+{
+    return req->route ? req->route->data : NULL;
+}
+
+void ph_app_set_userdata(ph_app *app, void *userdata)
+{
+    app->userdata = userdata;
+}
+
+void *ph_app_userdata(const ph_app *app)
+{
+    return app ? app->userdata : NULL;
+}
+
+int ph_app_models(ph_app *app, const ph_model *const *models, size_t n)
+{
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        if (!models[i] || ph_model_check(models[i], err, sizeof(err)) < 0) {
+            ph_log_error("%s: model %zu: %s", app->name, i, models[i] ? err : "NULL");
+            return PH_EINVAL;
+        }
+    }
+    app->models = models;
+    app->nmodels = n;
+    return 0;
+}
+
+const ph_model *const *ph_app_get_models(const ph_app *app, size_t *n)
+{
+    *n = app->nmodels;
+    return app->models;
+}
+
+int ph_app_password_column(ph_app *app, const ph_model *m, const char *column)
+{
+    const ph_column *c = ph_model_column(m, column);
+    if (!c || (c->type != PH_T_STRING && c->type != PH_T_TEXT)) {
+        ph_log_error("%s: %s.%s is not a string column of the model", app->name, m->name, column);
+        return PH_EUNDEFINED;
+    }
+    if (app->npasswords == MAX_PASSWORD_COLUMNS)
+        return PH_ELIMIT;
+    app->passwords[app->npasswords].model = m;
+    app->passwords[app->npasswords++].column = c;
+    return 0;
+}
+
+bool ph_app_is_password_column(const ph_app *app, const ph_model *m, const ph_column *c)
+{
+    for (size_t i = 0; i < app->npasswords; i++)
+        if (app->passwords[i].model == m && app->passwords[i].column == c)
+            return true;
+    return false;
 }
 
 const ph_router *ph_app_router(const ph_app *app)

@@ -289,6 +289,8 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
         return -1;
     snprintf(s->log_path, sizeof(s->log_path), "/tmp/phial-itest-%ld-%d.log", (long)getpid(),
              s->port);
+    snprintf(s->db_path, sizeof(s->db_path), "/tmp/phial-itest-%ld-%d.db", (long)getpid(),
+             s->port);
     const char *build = getenv("PHIAL_BUILD");
     char exe[1024], port[16], nw[16];
     snprintf(exe, sizeof(exe), "%s/app", build && *build ? build : "build");
@@ -317,6 +319,20 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
         setenv("PHIAL_TEST_ROUTES", "1", 1);
         for (size_t i = 0; extra_env && extra_env[i]; i++)
             putenv((char *)extra_env[i]);
+        if (!getenv("DATABASE_URL")) {
+            char url[160];
+            snprintf(url, sizeof(url), "sqlite:///%s", s->db_path);
+            setenv("DATABASE_URL", url, 1);
+            pid_t c = fork();
+            if (c == 0) {
+                char *dargv[] = {exe, "db", "create", NULL};
+                execv(exe, dargv);
+                _exit(127);
+            }
+            int st = 1;
+            if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                _exit(126);
+        }
         char *argv[] = {exe, "run", "--host", "127.0.0.1", "--port", port, "--workers", nw, NULL};
         execv(exe, argv);
         _exit(127);
@@ -340,10 +356,22 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
     return -1;
 }
 
+/* The server's own SQLite file and its WAL companions. */
+static void remove_db(const tc_server *s)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char path[160];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s%s", s->db_path, suffix[i]);
+        unlink(path);
+    }
+}
+
 int tc_server_stop(tc_server *s, int timeout_ms)
 {
     if (s->pid <= 0) {
         unlink(s->log_path);
+        remove_db(s);
         return -1;
     }
     kill(s->pid, SIGTERM);
@@ -364,6 +392,7 @@ int tc_server_stop(tc_server *s, int timeout_ms)
         fprintf(stderr, "  server output with a sanitizer report:\n%s\n", log);
     free(log);
     unlink(s->log_path);
+    remove_db(s);
     if (sanitizer)
         return 99;
     if (WIFEXITED(st))

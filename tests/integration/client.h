@@ -58,11 +58,14 @@ typedef struct tc_server {
     int port;
     int workers;
     char log_path[128]; /* the server's stdout+stderr */
+    char db_path[128];  /* its SQLite file when extra_env names no DATABASE_URL */
 } tc_server;
 
 /* Starts $PHIAL_BUILD/app run on a free port with `workers` workers and
  * PHIAL_TEST_ROUTES=1 plus extra_env ("K=V" strings, NULL-terminated, may be
- * NULL); waits (bounded) until it accepts connections.  0 or -1. */
+ * NULL); waits (bounded) until it accepts connections.  Without a
+ * DATABASE_URL (in extra_env or the environment) the server gets a new
+ * SQLite file of its own, its tables made by `app db create`.  0 or -1. */
 int tc_server_start(tc_server *s, int workers, const char *const *extra_env);
 /* SIGTERM, then waits up to timeout_ms (SIGKILL after it); returns the
  * exit status (0..255), 128+signal when killed, 99 when the output holds a
