@@ -87,6 +87,13 @@ void ph_session_close(ph_session *s);
 ph_arena *ph_session_arena(const ph_session *s);
 ph_db_conn *ph_session_conn(const ph_session *s);
 
+/* Errors of add, delete, ph_list_append and ph_list_remove are also kept
+ * by the session: the next flush or commit fails with the first of them
+ * (and rolls back), so code written as Flask's -- add, add, commit, check
+ * the commit -- loses nothing unnoticed.  Calls whose result carries data
+ * (get, load, flush, commit, the query's terminal calls) are
+ * warn_unused_result. */
+
 /* Adds a new object (its _ph header zeroed) to be inserted at the next
  * flush; obj stays the caller's and must live as long as the session.
  * Adding an object already in this session does nothing.  0, PH_EMISUSE
@@ -99,12 +106,12 @@ int ph_session_delete(ph_session *s, void *obj);
  * of changed columns only, and DELETEs, inside the session's write
  * transaction (begun if needed).  Parents are inserted before children,
  * children deleted before parents.  0 or a PH_E* code. */
-int ph_session_flush(ph_session *s);
+PH_NODISCARD int ph_session_flush(ph_session *s);
 /* Flushes and commits, as one transaction.  On failure the transaction is
  * rolled back (the database is unchanged), the session returns to its
  * last committed state as after ph_session_rollback, and the error is
  * returned (message in ph_session_errmsg). */
-int ph_session_commit(ph_session *s);
+PH_NODISCARD int ph_session_commit(ph_session *s);
 /* Rolls back the open transaction; pending new objects are forgotten (their
  * keys reset), pending deletes cancelled, and loaded objects get back the
  * values they had at load or last commit. */
@@ -113,7 +120,7 @@ void ph_session_rollback(ph_session *s);
 const char *ph_session_errmsg(const ph_session *s);
 /* Loads the object with primary key id, or finds it in the identity map.
  * 0 with *out set, PH_ENOTFOUND (*out NULL), or another PH_E* code. */
-int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out);
+PH_NODISCARD int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out);
 /* Whether obj has changes not yet flushed (new, deleted, dirty columns, or
  * relationship pointers / list members that differ from their snapshot). */
 bool ph_session_is_dirty(ph_session *s, const void *obj);
@@ -139,9 +146,9 @@ int ph_session_set_debug(ph_session *s, bool on, const char *label);
  * An object of no session is left as it is (0).  0, PH_EUNDEFINED (no such
  * relationship), PH_EMISUSE (object of another session, or the
  * relationship is lazy="raise": the message names it), or a database error. */
-int ph_session_load(ph_session *s, void *obj, const char *rel);
+PH_NODISCARD int ph_session_load(ph_session *s, void *obj, const char *rel);
 /* The same with the descriptor's entry (rel must be one of obj's model's). */
-int ph_session_load_rel(ph_session *s, void *obj, const ph_relationship *rel);
+PH_NODISCARD int ph_session_load_rel(ph_session *s, void *obj, const ph_relationship *rel);
 /* The same, shaped as the template engine's loader callback
  * (ph_tpl_render_opts.load_relationship, userdata = the ph_session). */
 int ph_orm_load_relationship(void *session, const ph_model *m, void *obj,
@@ -199,17 +206,17 @@ ph_query *ph_query_options(ph_query *q, const char *rel, ph_lazy lazy);
 /* Terminal calls.  rows_out is the address of a `T **` (T the model's
  * struct), row_out of a `T *`; arrays and rows live in the session's arena;
  * rows already in the identity map are returned as they are. */
-int ph_query_all(ph_query *q, void *rows_out, size_t *n);
+PH_NODISCARD int ph_query_all(ph_query *q, void *rows_out, size_t *n);
 /* The first row, or *row_out NULL and PH_ENOTFOUND. */
-int ph_query_first(ph_query *q, void *row_out);
+PH_NODISCARD int ph_query_first(ph_query *q, void *row_out);
 /* Exactly one row: PH_ENOTFOUND or PH_EMULTIPLE otherwise. */
-int ph_query_one(ph_query *q, void *row_out);
-int ph_query_count(ph_query *q, int64_t *n);
-int ph_query_exists(ph_query *q, bool *exists);
+PH_NODISCARD int ph_query_one(ph_query *q, void *row_out);
+PH_NODISCARD int ph_query_count(ph_query *q, int64_t *n);
+PH_NODISCARD int ph_query_exists(ph_query *q, bool *exists);
 /* Bulk DELETE of the matching rows, in the session's write transaction
  * (committed by ph_session_commit).  Objects already loaded stay in the
  * identity map.  *deleted may be NULL. */
-int ph_query_delete(ph_query *q, int64_t *deleted);
+PH_NODISCARD int ph_query_delete(ph_query *q, int64_t *deleted);
 
 typedef struct ph_page {
     void **items; /* T * each; in the session's arena */
@@ -219,8 +226,16 @@ typedef struct ph_page {
 } ph_page;
 
 /* Page `page` (from 1) of per_page rows, with the total count. */
-int ph_query_paginate(ph_query *q, int64_t page, int64_t per_page, ph_page *out);
+PH_NODISCARD int ph_query_paginate(ph_query *q, int64_t page, int64_t per_page, ph_page *out);
+/* The model the query reads. */
+const ph_model *ph_query_model(const ph_query *q);
+/* 0 when q reads model m; otherwise PH_EMISUSE with the session's message
+ * naming both (the typed macros of phial/typed.h call it).  NULL q (out of
+ * memory at ph_query_new): PH_ENOMEM. */
+PH_NODISCARD int ph_query_expect(ph_query *q, const ph_model *m);
 /* The SQL the query would run (SELECT form), in the session's arena. */
 const char *ph_query_sql(ph_query *q);
+
+#include "phial/typed.h"
 
 #endif

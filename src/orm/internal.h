@@ -72,7 +72,11 @@ struct ph_session {
     ph__lazycount *lazy;
     size_t nlazy, caplazy;
     int eager_depth; /* chained eager loads in progress */
+    int pending_err; /* a failed add/delete/append/remove: the next flush fails */
 };
+/* Keeps rc (< 0) as the session's pending error, returned by the next
+ * flush or commit, so a failed add cannot be lost unnoticed; returns rc. */
+int ph__session_pending(ph_session *s, int rc);
 
 /* The value of column c of obj, to bind; strings borrowed from obj. */
 ph_val ph__field_val(const ph_column *c, const void *obj);

@@ -691,3 +691,18 @@ int ph_query_paginate(ph_query *q, int64_t page, int64_t per_page, ph_page *out)
     out->has_next = page < out->pages;
     return 0;
 }
+
+const ph_model *ph_query_model(const ph_query *q)
+{
+    return q ? q->m : NULL;
+}
+
+int ph_query_expect(ph_query *q, const ph_model *m)
+{
+    if (!q)
+        return PH_ENOMEM;
+    if (q->m == m)
+        return 0;
+    return ph__session_error(q->s, PH_EMISUSE, "a query on %s read as %s rows", q->m->name,
+                             m->name);
+}

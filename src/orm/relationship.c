@@ -564,7 +564,7 @@ static int list_rel(ph_session *s, void *obj, const char *rel, void *child,
     return 0;
 }
 
-int ph_list_append(ph_session *s, void *obj, const char *rel, void *child)
+static int list_append(ph_session *s, void *obj, const char *rel, void *child)
 {
     const ph_relationship *r;
     int rc = list_rel(s, obj, rel, child, &r);
@@ -606,7 +606,7 @@ int ph_list_append(ph_session *s, void *obj, const char *rel, void *child)
     return 0;
 }
 
-int ph_list_remove(ph_session *s, void *obj, const char *rel, void *child)
+static int list_remove(ph_session *s, void *obj, const char *rel, void *child)
 {
     const ph_relationship *r;
     int rc = list_rel(s, obj, rel, child, &r);
@@ -727,10 +727,12 @@ static int delete_children(ph_session *s, ph__state *st, const ph_relationship *
             continue;
         if (r->cascade & PH_CASCADE_DELETE) {
             if (cst->status == PH__NEW) {
-                ph_session_delete(s, c);
+                if ((rc = ph_session_delete(s, c)) != 0)
+                    return rc;
                 continue;
             }
-            ph_session_delete(s, c);
+            if ((rc = ph_session_delete(s, c)) != 0)
+                return rc;
             if ((rc = cascade_delete(s, cst)) != 0)
                 return rc;
             continue;
@@ -814,7 +816,9 @@ int ph__rel_preflush(ph_session *s)
                 void *np = b ? *(void **)field(c, b) : NULL;
                 if (np && np != st->obj)
                     continue; /* moved, not orphaned */
-                ph_session_delete(s, c);
+                int rc = ph_session_delete(s, c);
+                if (rc != 0)
+                    return rc;
             }
         }
     }
@@ -1097,4 +1101,16 @@ void ph__rel_restore(ph_session *s, ph__state *st)
             *(void **)field(st->obj, r) = rs->ptr;
         }
     }
+}
+
+int ph_list_append(ph_session *s, void *obj, const char *rel, void *child)
+{
+    return ph__session_pending(s, list_append(s, obj, rel, child));
+}
+
+int ph_list_remove(ph_session *s, void *obj, const char *rel, void *child)
+{
+    int rc = list_remove(s, obj, rel, child);
+    /* removing what is not a member changes nothing: no pending error */
+    return rc == PH_ENOTFOUND ? rc : ph__session_pending(s, rc);
 }

@@ -437,7 +437,7 @@ static void snapshot(ph__state *st)
     memcpy(st->snap, st->obj, st->model->size);
 }
 
-int ph_session_add(ph_session *s, const ph_model *m, void *obj)
+static int session_add(ph_session *s, const ph_model *m, void *obj)
 {
     if (s->closed)
         return ph__session_error(s, PH_EMISUSE, "the session is closed");
@@ -477,7 +477,7 @@ int ph_session_add(ph_session *s, const ph_model *m, void *obj)
     return 0;
 }
 
-int ph_session_delete(ph_session *s, void *obj)
+static int session_delete(ph_session *s, void *obj)
 {
     ph_obj *h = obj;
     if (h->session != s || !h->state)
@@ -490,6 +490,23 @@ int ph_session_delete(ph_session *s, void *obj)
         st->status = PH__DELETED;
     }
     return 0;
+}
+
+int ph__session_pending(ph_session *s, int rc)
+{
+    if (rc < 0 && s->pending_err == 0)
+        s->pending_err = rc;
+    return rc;
+}
+
+int ph_session_add(ph_session *s, const ph_model *m, void *obj)
+{
+    return ph__session_pending(s, session_add(s, m, obj));
+}
+
+int ph_session_delete(ph_session *s, void *obj)
+{
+    return ph__session_pending(s, session_delete(s, obj));
 }
 
 /* The body of ph__session_load_row(_at): inlined into both, so the plain
@@ -924,6 +941,13 @@ int ph_session_flush(ph_session *s)
 {
     if (s->closed)
         return ph__session_error(s, PH_EMISUSE, "the session is closed");
+    if (s->pending_err) {
+        /* the message of the failed call is kept */
+        int rc = s->pending_err;
+        s->pending_err = 0;
+        ph_session_rollback(s);
+        return rc;
+    }
     s->errmsg[0] = '\0';
     int rc = flush(s);
     if (rc)
@@ -963,6 +987,7 @@ int ph_session_commit(ph_session *s)
 
 void ph_session_rollback(ph_session *s)
 {
+    s->pending_err = 0;
     if (ph_db_in_transaction(s->conn)) {
         char msg[sizeof(s->errmsg)];
         memcpy(msg, s->errmsg, sizeof(msg));

@@ -809,9 +809,9 @@ static void list_lazily(bool debug)
     ph_session_set_debug(F.s, debug, "GET /handlers");
     PetHandler **hs;
     size_t n;
-    ph_query_all(ph_query_new(F.s, &PetHandler_model), &hs, &n);
+    CHECK_INT(ph_query_all(ph_query_new(F.s, &PetHandler_model), &hs, &n), 0);
     for (size_t i = 0; i < n; i++)
-        ph_session_load(F.s, hs[i], "pet_category");
+        CHECK_INT(ph_session_load(F.s, hs[i], "pet_category"), 0);
 }
 
 static void test_n_plus_one_warning(void)
