@@ -12,7 +12,8 @@ int main(int argc, char **argv)
     if (!app)
         return 1;
     int rc = 1;
-    if (app_views_register(app) == 0 && ph_app_models(app, app_models, app_nmodels) == 0 &&
+    if (app_views_register(app) == 0 && app_techempower_register(app) == 0 &&
+        ph_app_models(app, app_models, app_nmodels) == 0 &&
         ph_app_password_column(app, &User_model, "user_password") == 0 &&
         ph_app_config_default(app, "TEMPLATE_FOLDER", "app/templates") == 0 &&
         ph_app_config_default(app, "STATIC_FOLDER", "app/static") == 0)

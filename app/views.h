@@ -13,5 +13,7 @@
 int app_views_register(ph_app *app);
 /* Adds the pet management pages (pets.c); called by app_views_register. */
 int app_pets_register(ph_app *app);
+/* Adds the TechEmpower and peer-page benchmark routes (techempower.c). */
+int app_techempower_register(ph_app *app);
 
 #endif

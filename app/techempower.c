@@ -1,0 +1,273 @@
+/*
+ * The benchmark routes.  The TechEmpower Framework Benchmarks test types
+ * under the Flask peer's paths and following the published rules: /json,
+ * /plaintext, /db, /queries?queries=N, /fortunes and /updates?queries=N
+ * over the World and Fortune tables (N is clamped to 1..500; a missing or
+ * malformed N counts as 1).  And, where the application's own pages differ
+ * from the peer's (navigation, a handler's profile), the peer's pages served
+ * byte for byte from the same queries: /bench/users and
+ * /bench/handlers/<id>, templates in templates/bench/.  The bodies are the
+ * bytes the peer sends (Flask's jsonify: compact JSON with sorted keys and a
+ * final newline), so a benchmark compares frameworks, not pages.
+ */
+#include "views.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { WORLD_ROWS = 10000, MAX_QUERIES = 500 };
+
+/* A random World id in 1..10000 (libsodium's generator: thread-safe, no
+ * state of ours). */
+static int64_t random_world_id(void)
+{
+    return (int64_t)randombytes_uniform(WORLD_ROWS) + 1;
+}
+
+/* The `queries` argument as the rules say: 1 when missing or not an
+ * integer ("", "abc", "1.5", "0x10"), clamped to 1..500 otherwise (also
+ * when it overflows).  Blanks around the number are allowed, as Python's
+ * int() allows them. */
+static int query_count(const ph_request *req)
+{
+    const char *s = ph_req_arg(req, "queries");
+    if (!s)
+        return 1;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    bool neg = *s == '-';
+    if (*s == '-' || *s == '+')
+        s++;
+    if (*s < '0' || *s > '9')
+        return 1;
+    long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        if (v <= MAX_QUERIES)
+            v = v * 10 + (*s - '0');
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s)
+        return 1;
+    if (neg || v < 1)
+        return 1;
+    return v > MAX_QUERIES ? MAX_QUERIES : (int)v;
+}
+
+/* Sends b as an application/json 200, or its allocation failure. */
+static int send_json(ph_response *res, const ph_buf *b)
+{
+    int rc = ph_buf_status(b);
+    if (rc == 0)
+        rc = ph_res_body(res, b->ptr, b->len);
+    if (rc == 0)
+        rc = ph_res_content_type(res, "application/json");
+    res->status = 200;
+    return rc;
+}
+
+/* {"id":N,"randomNumber":M}, as the peer's World.serialize() through jsonify. */
+static void put_world(ph_buf *b, const World *w)
+{
+    ph_buf_puts(b, "{\"id\":");
+    ph_buf_put_i64(b, w->id);
+    ph_buf_puts(b, ",\"randomNumber\":");
+    ph_buf_put_i64(b, w->randomnumber);
+    ph_buf_putc(b, '}');
+}
+
+static int json_view(ph_request *req, ph_response *res)
+{
+    (void)req;
+    static const char body[] = "{\"message\":\"Hello, World!\"}\n";
+    int rc = ph_res_body(res, body, sizeof(body) - 1);
+    if (rc == 0)
+        rc = ph_res_content_type(res, "application/json");
+    res->status = 200;
+    return rc;
+}
+
+static int plaintext_view(ph_request *req, ph_response *res)
+{
+    (void)req;
+    static const char body[] = "Hello, World!";
+    int rc = ph_res_body(res, body, sizeof(body) - 1);
+    if (rc == 0)
+        rc = ph_res_content_type(res, "text/plain");
+    res->status = 200;
+    return rc;
+}
+
+/* Loads n random Worlds (distinct ids when `distinct`, as the peer's
+ * random.sample for updates) into out.  0 or a PH_E* code. */
+static int load_worlds(ph_session *db, int n, bool distinct, World **out)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t id;
+        bool again;
+        do {
+            id = random_world_id();
+            again = false;
+            for (int j = 0; distinct && j < i; j++)
+                again = again || out[j]->id == id;
+        } while (again);
+        int rc = ph_session_get(db, &World_model, id, &out[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int db_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_db(req);
+    World *w;
+    if (!db)
+        return PH_ENOMEM;
+    int rc = load_worlds(db, 1, false, &w);
+    if (rc < 0)
+        return rc;
+    ph_buf b;
+    ph_buf_init(&b, req->arena);
+    put_world(&b, w);
+    ph_buf_putc(&b, '\n');
+    return send_json(res, &b);
+}
+
+/* /queries and /updates: n Worlds as a JSON array; /updates gives each a
+ * new random number and commits them in one transaction before answering. */
+static int worlds_view(ph_request *req, ph_response *res, bool update)
+{
+    ph_session *db = ph_req_db(req);
+    int n = query_count(req);
+    World **w = ph_arena_alloc(req->arena, (size_t)n * sizeof *w);
+    if (!db || !w)
+        return PH_ENOMEM;
+    int rc = load_worlds(db, n, update, w);
+    if (rc < 0)
+        return rc;
+    if (update) {
+        for (int i = 0; i < n; i++)
+            w[i]->randomnumber = random_world_id();
+        if ((rc = ph_session_commit(db)) < 0)
+            return rc;
+    }
+    ph_buf b;
+    ph_buf_init(&b, req->arena);
+    ph_buf_putc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            ph_buf_putc(&b, ',');
+        put_world(&b, w[i]);
+    }
+    ph_buf_puts(&b, "]\n");
+    return send_json(res, &b);
+}
+
+static int queries_view(ph_request *req, ph_response *res)
+{
+    return worlds_view(req, res, false);
+}
+
+static int updates_view(ph_request *req, ph_response *res)
+{
+    return worlds_view(req, res, true);
+}
+
+static int fortune_cmp(const void *a, const void *b)
+{
+    return strcmp((*(Fortune *const *)a)->message, (*(Fortune *const *)b)->message);
+}
+
+/* Every fortune plus one made at request time, sorted by message in code
+ * (byte order of UTF-8 is code point order, as Python sorts), escaped by
+ * the template. */
+static int fortunes_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_db(req);
+    ph_query *q = db ? ph_query_new(db, &Fortune_model) : NULL;
+    if (!q)
+        return PH_ENOMEM;
+    Fortune **rows;
+    size_t n;
+    int rc = ph_query_all(q, &rows, &n);
+    if (rc < 0)
+        return rc;
+    Fortune **all = ph_arena_alloc(req->arena, (n + 1) * sizeof *all);
+    Fortune *extra = PH_ARENA_NEW(req->arena, Fortune);
+    if (!all || !extra)
+        return PH_ENOMEM;
+    if (n)
+        memcpy(all, rows, n * sizeof *all);
+    extra->id = 0;
+    extra->message = "Additional fortune added at request time.";
+    all[n++] = extra;
+    qsort(all, n, sizeof *all, fortune_cmp);
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_models(ctx, "fortunes", &Fortune_model, (void *const *)all, n) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "bench/fortunes.html", ctx);
+}
+
+/* The peer's /users page: every user by id (one query). */
+static int bench_users_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_db(req);
+    ph_query *q = db ? ph_query_new(db, &User_model) : NULL;
+    if (!q)
+        return PH_ENOMEM;
+    User **users;
+    size_t n;
+    int rc = ph_query_all(ph_query_order_by(q, "id", PH_ASC), &users, &n);
+    if (rc < 0)
+        return rc;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_models(ctx, "users", &User_model, (void *const *)users, n) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "bench/users.html", ctx);
+}
+
+/* The peer's /handlers/<id> page: the handler, then its pets read lazily
+ * by the template (two queries); 404 for an unknown handler. */
+static int bench_handler_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_db(req);
+    int64_t id;
+    PetHandler *h;
+    if (!db)
+        return PH_ENOMEM;
+    if (ph_req_param_int(req, "handler_id", &id) < 0)
+        return ph_abort(res, 404);
+    int rc = ph_session_get(db, &PetHandler_model, id, &h);
+    if (rc == PH_ENOTFOUND)
+        return ph_abort(res, 404);
+    if (rc < 0)
+        return rc;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_model(ctx, "handler", &PetHandler_model, h) < 0)
+        return PH_ENOMEM;
+    return ph_render(req, res, "bench/handler.html", ctx);
+}
+
+int app_techempower_register(ph_app *app)
+{
+    static const struct {
+        const char *pattern, *name;
+        ph_handler fn;
+    } routes[] = {
+        {"/json", "tfb_json", json_view},
+        {"/plaintext", "tfb_plaintext", plaintext_view},
+        {"/db", "tfb_db", db_view},
+        {"/queries", "tfb_queries", queries_view},
+        {"/fortunes", "tfb_fortunes", fortunes_view},
+        {"/updates", "tfb_updates", updates_view},
+        {"/bench/users", "bench_users", bench_users_view},
+        {"/bench/handlers/<int:handler_id>", "bench_handler", bench_handler_view},
+    };
+    for (size_t i = 0; i < PH_COUNTOF(routes); i++) {
+        int rc = ph_app_route(app, PH_GET, routes[i].pattern, routes[i].name, routes[i].fn);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
