@@ -74,8 +74,9 @@ check-asan: deps
 	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
 
+# QUICK=1: a few seconds a workload; BENCH_ARGS: flags of bench/http/run.py
 bench: deps all
-	@sh bench/run.sh
+	@QUICK=$(QUICK) BENCH_ARGS="$(BENCH_ARGS)" sh bench/run.sh
 
 fuzz:
 	@sh fuzz/build.sh

@@ -1,0 +1,501 @@
+#!/usr/bin/python3
+"""The side-by-side HTTP benchmark of `make bench`.
+
+Each server in turn on 127.0.0.1 -- Phial's application (release build), the
+Flask peer under gunicorn (../shared/peers/flask/run-peer.sh), the raw-C
+baseline (bench/baseline, libmicrohttpd + sqlite3/libpq) and nginx (for the
+three pages that touch no database) -- is loaded with wrk: a warm-up, then
+fixed runs at each connection count.  Before loading a server, each
+workload's answer is compared with the peer's (the same bytes for the
+deterministic pages, the same shape for the random ones), so the ratios
+compare frameworks, not pages.  Prints one table (requests/s, p50, p99,
+socket errors, non-2xx, peak RSS summed over every process of the server,
+ratios against the peer, the baseline and nginx) and the targets missed;
+writes it to build/bench/http.md and http.json.
+
+usage: run.py [--quick] [--duration S] [--warmup S] [--connections 64,256]
+              [--workloads a,b] [--db sqlite,postgresql] [--servers a,b]
+              [--pg-url URL]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PEERS = os.environ.get("PHIAL_PEERS_DIR", os.path.join(os.path.dirname(TOP), "shared", "peers"))
+RELEASE = os.path.join(TOP, "build", "release")
+
+# name, method, path on Phial, path on the peer and the baseline, uses the
+# database, how answers are compared ("bytes" or "json")
+WORKLOADS = [
+    ("hello", "GET", "/", "/", False, "bytes"),
+    ("users", "GET", "/bench/users", "/users", True, "bytes"),
+    ("handler", "GET", "/bench/handlers/1", "/handlers/1", True, "bytes"),
+    ("comment", "POST", "/pets/1/comments", "/pets/1/comments", True, "bytes"),
+    ("json", "GET", "/json", "/json", False, "bytes"),
+    ("plaintext", "GET", "/plaintext", "/plaintext", False, "bytes"),
+    ("db", "GET", "/db", "/db", True, "json"),
+    ("queries20", "GET", "/queries?queries=20", "/queries?queries=20", True, "json"),
+    ("fortunes", "GET", "/fortunes", "/fortunes", True, "bytes"),
+    ("updates20", "GET", "/updates?queries=20", "/updates?queries=20", True, "json"),
+]
+NGINX_PATHS = {"hello": "/", "json": "/json", "plaintext": "/plaintext"}
+SERVERS = ["phial", "peer", "baseline", "nginx"]
+COMMENT = "comment_content=A+very+good+dog."
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=30.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def tree_rss_kb(root):
+    """Resident memory of root and all its descendants, in KiB."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+                parents[int(d)] = int(st[st.rfind(")") + 2:].split()[1])
+            except OSError:
+                pass
+    pids, todo = set(), [root]
+    while todo:
+        p = todo.pop()
+        if p in pids:
+            continue
+        pids.add(p)
+        todo.extend(c for c, pp in parents.items() if pp == p)
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop_ = pid, 0, threading.Event()
+
+    def run(self):
+        while not self.stop_.is_set():
+            self.peak = max(self.peak, tree_rss_kb(self.pid))
+            self.stop_.wait(0.25)
+
+    def finish(self):
+        self.stop_.set()
+        self.join()
+        return self.peak
+
+
+# ---- data ---------------------------------------------------------------------------
+
+def fixtures_sql():
+    """100 users, a handler with 20 pets, on top of the TechEmpower data."""
+    out = ['DELETE FROM petcomment', 'DELETE FROM petcategory', 'DELETE FROM pethandler',
+           'DELETE FROM "user"']
+    for i in range(1, 101):
+        out.append("INSERT INTO \"user\" (id, username, user_email, user_password) VALUES "
+                   "(%d, 'user%d', 'user%d@example.com', 'x')" % (i, i, i))
+    out.append("INSERT INTO pethandler (handler_id, handler_name) VALUES (1, 'Ann Smith')")
+    kinds = ["cat", "dog", "rabbit", "parrot"]
+    for i in range(1, 21):
+        out.append("INSERT INTO petcategory (pet_id, pet_name, pet_category, handler_id) VALUES "
+                   "(%d, 'Pet %d', '%s', 1)" % (i, i, kinds[i % 4]))
+    return ";\n".join(out) + ";\n"
+
+
+def load_data(url, kind):
+    env = dict(os.environ, DATABASE_URL=url, TEMPLATE_FOLDER=os.path.join(TOP, "app/templates"))
+    subprocess.run([os.path.join(RELEASE, "app"), "db", "drop", "--yes"], env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=TOP)
+    subprocess.run([os.path.join(RELEASE, "app"), "db", "create"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, cwd=TOP)
+    with open(os.path.join(PEERS, "techempower-data.sql")) as f:
+        sql = f.read() + fixtures_sql()
+    if kind == "sqlite":
+        db = sqlite3.connect(url[len("sqlite:///"):])
+        db.executescript(sql)
+        db.commit()
+        db.close()
+    else:
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url], input=sql.encode(),
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+def start_pg(tmp):
+    d = os.path.join(tmp, "pg")
+    url = subprocess.run(["sh", os.path.join(TOP, "tests/pg-cluster.sh"), "start", d],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return url, lambda: subprocess.run(["sh", os.path.join(TOP, "tests/pg-cluster.sh"), "stop", d],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# ---- servers ------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, name, tmp, url):
+        self.name, self.tmp, self.url = name, tmp, url
+        self.port = free_port()
+        self.proc = None
+        self.logf = open(os.path.join(tmp, name + ".log"), "ab")
+
+    def start(self):
+        env = dict(os.environ, DATABASE_URL=self.url)
+        if self.name == "phial":
+            env.update(ACCESS_LOG="0", LOG_LEVEL="warn",
+                       TEMPLATE_FOLDER=os.path.join(TOP, "app/templates"),
+                       STATIC_FOLDER=os.path.join(TOP, "app/static"))
+            cmd = [os.path.join(RELEASE, "app"), "run", "--host", "127.0.0.1",
+                   "--port", str(self.port)]
+            cwd = TOP
+        elif self.name == "peer":
+            env["PIDFILE"] = os.path.join(self.tmp, "peer.pid")
+            cmd = ["sh", os.path.join(PEERS, "flask", "run-peer.sh"), str(self.port)]
+            cwd = self.tmp
+        elif self.name == "baseline":
+            cmd = [os.path.join(RELEASE, "bench-baseline"), "--port", str(self.port),
+                   "--db", self.url, "--threads", str(os.cpu_count())]
+            cwd = self.tmp
+        else:
+            conf = os.path.join(self.tmp, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(NGINX_CONF % {"tmp": self.tmp, "port": self.port})
+            cmd = ["nginx", "-c", conf, "-p", self.tmp, "-e", os.path.join(self.tmp, "nginx.err")]
+            cwd = self.tmp
+        self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=self.logf, stderr=self.logf,
+                                     start_new_session=True)
+        if not wait_port(self.port, self.proc):
+            self.stop()
+            raise RuntimeError("%s did not start (see %s.log)" % (self.name, self.name))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM if self.name != "nginx" else signal.SIGQUIT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+
+NGINX_CONF = """worker_processes auto;
+daemon off;
+pid %(tmp)s/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %(tmp)s/nginx-body;
+    server {
+        listen 127.0.0.1:%(port)d;
+        location = / { default_type "text/html; charset=utf-8"; return 200 "Hello world"; }
+        location = /json { default_type application/json; return 200 '{"message":"Hello, World!"}\\n'; }
+        location = /plaintext { default_type text/plain; return 200 "Hello, World!"; }
+    }
+}
+"""
+
+
+def fetch(base, method, path, body=None, headers=None):
+    req = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("Content-Type"), r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.headers, e.read()
+
+
+def csrf_for(base, path):
+    """The CSRF token and cookie of the comment form, when the page has one:
+    (form fields to add, Cookie header) fetched once."""
+    pet_page = path.rsplit("/comments", 1)[0]
+    try:
+        status, _, headers, body = fetch(base, "GET", pet_page)
+    except OSError:
+        return "", None
+    if status != 200:
+        return "", None
+    m = re.search(rb'name="(csrf_token)"[^>]*value="([^"]+)"', body) or \
+        re.search(rb'value="([^"]+)"[^>]*name="(csrf_token)"', body)
+    if not m:
+        return "", None
+    name, value = (m.group(1), m.group(2)) if m.group(1) == b"csrf_token" else (m.group(2), m.group(1))
+    cookies = [c.split(";", 1)[0] for c in headers.get_all("Set-Cookie") or []]
+    field = "&%s=%s" % (name.decode(), urllib.request.quote(value.decode(), safe=""))
+    return field, "; ".join(cookies) or None
+
+
+def answer(base, w, path, csrf):
+    if w[1] == "POST":
+        field, cookie = csrf
+        hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+        if cookie:
+            hdr["Cookie"] = cookie
+        return fetch(base, "POST", path, (COMMENT + field).encode(), hdr)
+    return fetch(base, "GET", path)
+
+
+def same_work(w, mine, peer):
+    """Whether an answer is the peer's: same status, type and bytes, or for
+    the random JSON workloads the same status, type and shape."""
+    if mine[0] != peer[0] or mine[1] != peer[1]:
+        return False
+    if w[5] == "bytes":
+        return mine[3] == peer[3]
+    a, b = json.loads(mine[3]), json.loads(peer[3])
+    shape = lambda v: [sorted(x) for x in v] if isinstance(v, list) else sorted(v)
+    return shape(a) == shape(b) and mine[3].endswith(b"\n") == peer[3].endswith(b"\n")
+
+
+# ---- wrk ------------------------------------------------------------------------------
+
+LUA_POST = """wrk.method = "POST"
+wrk.body = %s
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+%s
+"""
+
+
+def lua_quote(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def ms(v, unit):
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, conns, duration, script=None):
+    cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency", "--timeout", "10s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
+    res = {"rps": 0.0, "p50": None, "p99": None, "errors": 0, "non2xx": 0, "raw": out}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        res["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(r"^\s+%s(?:\.000)?%%\s+([\d.]+)(us|ms|s)\s*$" % pct, out, re.M)
+        if m:
+            res[key] = ms(m.group(1), m.group(2))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        res["errors"] = sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    return res
+
+
+# ---- the run ----------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="2 s a run after a 1 s warm-up, 64 connections")
+    ap.add_argument("--duration", type=int, default=10, help="seconds of each measured run")
+    ap.add_argument("--warmup", type=int, default=3, help="seconds of warm-up before the runs")
+    ap.add_argument("--connections", default="64,256")
+    ap.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS))
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL"),
+                    help="an existing empty PostgreSQL database (default: a throwaway cluster)")
+    a = ap.parse_args()
+    if a.quick:
+        a.duration, a.warmup, a.connections = 2, 1, "64"
+    conns = [int(c) for c in a.connections.split(",")]
+    names = a.workloads.split(",")
+    unknown = [n for n in names if n not in [w[0] for w in WORKLOADS]]
+    servers = a.servers.split(",")
+    dbs = a.db.split(",")
+    if unknown or any(s not in SERVERS for s in servers) or \
+            any(d not in ("sqlite", "postgresql") for d in dbs) or a.duration < 1:
+        ap.error("unknown workload, server or database (workloads: %s)" %
+                 ", ".join(w[0] for w in WORKLOADS))
+    if not os.path.exists(os.path.join(PEERS, "flask", "run-peer.sh")):
+        sys.exit("bench: the Flask peer is not at %s (set PHIAL_PEERS_DIR)" % PEERS)
+    workloads = [w for w in WORKLOADS if w[0] in names]
+    tmp = tempfile.mkdtemp(prefix="phial-bench.")
+    results, stop_pg, problems = [], None, []
+    try:
+        for kind in dbs:
+            if kind == "sqlite":
+                url = "sqlite:///%s/bench.db" % tmp
+            else:
+                url = a.pg_url
+                if not url:
+                    url, stop_pg = start_pg(tmp)
+            load_data(url, kind)
+            ws = [w for w in workloads if kind == "sqlite" or w[4]]
+            peer_answers = {}
+            for name in ["peer"] + [s for s in servers if s != "peer"]:
+                if name not in servers and name != "peer":
+                    continue
+                mine = [w for w in ws if name != "nginx" or w[0] in NGINX_PATHS]
+                if not mine or (name == "nginx" and kind != "sqlite"):
+                    continue
+                srv = Server(name, tmp, url)
+                log("== %s on %s (port %d)" % (name, kind, srv.port))
+                srv.start()
+                try:
+                    for w in mine:
+                        path = NGINX_PATHS.get(w[0]) if name == "nginx" else \
+                            (w[2] if name == "phial" else w[3])
+                        csrf = csrf_for(srv.base(), path) if w[1] == "POST" else ("", None)
+                        got = answer(srv.base(), w, path, csrf)
+                        if name == "peer":
+                            peer_answers[w[0]] = got
+                            same = True
+                        else:
+                            same = same_work(w, got, peer_answers.get(w[0], got))
+                        if not same:
+                            problems.append("%s %s on %s: answer differs from the peer's "
+                                            "(%s %s, %d bytes)" % (name, w[0], kind, got[0],
+                                                                    got[1], len(got[3])))
+                        if name not in servers:
+                            continue
+                        script = None
+                        if w[1] == "POST":
+                            script = os.path.join(tmp, "post.lua")
+                            field, cookie = csrf
+                            with open(script, "w") as f:
+                                f.write(LUA_POST % (lua_quote(COMMENT + field),
+                                                    'wrk.headers["Cookie"] = %s' % lua_quote(cookie)
+                                                    if cookie else ""))
+                        target = srv.base() + path
+                        wrk(target, max(conns), a.warmup, script)
+                        for c in conns:
+                            sampler = RssSampler(srv.proc.pid)
+                            sampler.start()
+                            r = wrk(target, c, a.duration, script)
+                            r.update(db=kind, workload=w[0], conns=c, server=name,
+                                     rss_kb=sampler.finish(), same=same)
+                            del r["raw"]
+                            results.append(r)
+                            log("   %-10s c=%-3d %10.0f req/s  p50 %s ms  p99 %s ms  err %d  "
+                                "non2xx %d  rss %d MiB" % (w[0], c, r["rps"], r["p50"], r["p99"],
+                                                          r["errors"], r["non2xx"],
+                                                          r["rss_kb"] // 1024))
+                finally:
+                    srv.stop()
+            if stop_pg:
+                stop_pg()
+                stop_pg = None
+    finally:
+        if stop_pg:
+            stop_pg()
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(results, problems, a)
+
+
+def report(results, problems, a):
+    def find(db, w, c, s):
+        for r in results:
+            if (r["db"], r["workload"], r["conns"], r["server"]) == (db, w, c, s):
+                return r
+        return None
+
+    lines = ["| db | workload | conns | server | req/s | p50 ms | p99 ms | errors | non-2xx | "
+             "peak RSS MiB | × peer | × baseline | × nginx |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    misses = []
+    for r in results:
+        ratios = ["", "", ""]
+        if r["server"] == "phial":
+            for i, other in enumerate(("peer", "baseline", "nginx")):
+                o = find(r["db"], r["workload"], r["conns"], other)
+                if o and o["rps"]:
+                    ratios[i] = "%.2f" % (r["rps"] / o["rps"])
+            peer = find(r["db"], r["workload"], r["conns"], "peer")
+            base = find(r["db"], r["workload"], r["conns"], "baseline")
+            ngx = find(r["db"], r["workload"], r["conns"], "nginx")
+            tag = "%s %s c=%d" % (r["db"], r["workload"], r["conns"])
+            heavy = r["workload"] not in ("hello", "json", "plaintext")
+            if heavy and peer and peer["rps"] and r["rps"] < 30 * peer["rps"]:
+                misses.append("%s: %.1f× the peer (target ≥ 30×)" % (tag, r["rps"] / peer["rps"]))
+            if ngx and ngx["rps"] and r["rps"] < 0.9 * ngx["rps"]:
+                misses.append("%s: %.2f× nginx (target ≥ 0.9×)" % (tag, r["rps"] / ngx["rps"]))
+            if base and base["rps"] and r["rps"] < 0.8 * base["rps"]:
+                misses.append("%s: %.2f× the baseline (target ≥ 0.8×)" % (tag, r["rps"] / base["rps"]))
+            if peer and peer["rss_kb"] and r["rss_kb"] * 10 > peer["rss_kb"]:
+                misses.append("%s: peak RSS %d MiB vs the peer's %d MiB (target ≤ 1/10)" %
+                              (tag, r["rss_kb"] // 1024, peer["rss_kb"] // 1024))
+        if r["errors"] or r["non2xx"]:
+            misses.append("%s %s %s c=%d: %d errors, %d non-2xx (target 0)" %
+                          (r["server"], r["db"], r["workload"], r["conns"], r["errors"], r["non2xx"]))
+        f = lambda v: "%.2f" % v if v is not None else "-"
+        lines.append("| %s | %s | %d | %s | %.0f | %s | %s | %d | %d | %.1f | %s | %s | %s |" % (
+            r["db"], r["workload"] + ("" if r["same"] else " (DIFFERS)"), r["conns"], r["server"],
+            r["rps"], f(r["p50"]), f(r["p99"]), r["errors"], r["non2xx"], r["rss_kb"] / 1024.0,
+            *ratios))
+    machine = "%d cores, %s; wrk -t1, %d s runs after a %d s warm-up" % (
+        os.cpu_count(), cpu_model(), a.duration, a.warmup)
+    text = "\n".join(lines) + "\n\nMachine: " + machine + "\n"
+    if problems:
+        text += "\nAnswers that differ from the peer's:\n" + "".join("- %s\n" % p for p in problems)
+    text += "\nTargets missed:\n" + ("".join("- %s\n" % m for m in misses) if misses else "- none\n")
+    print(text)
+    out = os.path.join(TOP, "build", "bench")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "http.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, "http.json"), "w") as f:
+        json.dump({"machine": machine, "results": results, "problems": problems,
+                   "misses": misses}, f, indent=1)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
