@@ -214,7 +214,10 @@ static int add_comment_view(ph_request *req, ph_response *res)
         return PH_ENOMEM;
     if (!(c->comment_content = form_text(req, "comment_content")))
         return bad_request(req, res, "A comment cannot be empty.");
-    if ((rc = ph_list_append(ph_req_db(req), pet, "comments", c)) < 0)
+    /* the key, as the peer sets it: appending to pet->comments would load
+       every comment of the pet first */
+    c->pet_id = pet->pet_id;
+    if ((rc = ph_session_add(ph_req_db(req), &PetComment_model, c)) < 0)
         return rc;
     int answered;
     rc = commit_or_400(req, res, &answered);

@@ -646,14 +646,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     (void)version;
     const server *s = cls;
     bool post = strcmp(method, "POST") == 0;
+    request *r = *req_cls;
+    if (!r) {
+        /* libmicrohttpd 0.9.75 closes the connection after a response queued
+         * on the first call: answer on the second, as servers on it do */
+        if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        *req_cls = r;
+        return MHD_YES;
+    }
     if (post) { /* collect the body first */
-        request *r = *req_cls;
-        if (!r) {
-            if (!(r = calloc(1, sizeof *r)))
-                return MHD_NO;
-            *req_cls = r;
-            return MHD_YES;
-        }
         if (*upload_size) {
             if (r->body.len + *upload_size > MAX_BODY)
                 return MHD_NO;
@@ -678,7 +680,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     if (!c)
         return unavailable(mc);
     if (post) {
-        request *r = *req_cls;
         if (path_id(url, "/pets/", "/comments", &id))
             return add_comment(mc, c, id, &r->body);
         return not_found(mc);
@@ -745,7 +746,7 @@ int main(int argc, char **argv)
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, &s,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, &s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT, 10000u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
