@@ -13,16 +13,33 @@
 #include "views.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { WORLD_ROWS = 10000, MAX_QUERIES = 500 };
 
-/* A random World id in 1..10000 (libsodium's generator: thread-safe, no
- * state of ours). */
-static int64_t random_world_id(void)
+/* A request's random numbers: splitmix64 seeded once per request from
+ * libsodium (whose every call is a getrandom system call); the state lives
+ * on the handler's stack. */
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static void rng_seed(rng *r)
 {
-    return (int64_t)randombytes_uniform(WORLD_ROWS) + 1;
+    randombytes_buf(&r->s, sizeof(r->s));
+}
+
+/* A random World id in 1..10000 (the modulo bias of 2^64 % 10000 is
+ * below 1e-15). */
+static int64_t random_world_id(rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (int64_t)(z % WORLD_ROWS) + 1;
 }
 
 /* The `queries` argument as the rules say: 1 when missing or not an
@@ -100,13 +117,13 @@ static int plaintext_view(ph_request *req, ph_response *res)
 
 /* Loads n random Worlds (distinct ids when `distinct`, as the peer's
  * random.sample for updates) into out.  0 or a PH_E* code. */
-static int load_worlds(ph_session *db, int n, bool distinct, World **out)
+static int load_worlds(ph_session *db, rng *r, int n, bool distinct, World **out)
 {
     for (int i = 0; i < n; i++) {
         int64_t id;
         bool again;
         do {
-            id = random_world_id();
+            id = random_world_id(r);
             again = false;
             for (int j = 0; distinct && j < i; j++)
                 again = again || out[j]->id == id;
@@ -122,9 +139,11 @@ static int db_view(ph_request *req, ph_response *res)
 {
     ph_session *db = ph_req_db(req);
     World *w;
+    rng r;
     if (!db)
         return PH_ENOMEM;
-    int rc = load_worlds(db, 1, false, &w);
+    rng_seed(&r);
+    int rc = load_worlds(db, &r, 1, false, &w);
     if (rc < 0)
         return rc;
     ph_buf b;
@@ -141,14 +160,16 @@ static int worlds_view(ph_request *req, ph_response *res, bool update)
     ph_session *db = ph_req_db(req);
     int n = query_count(req);
     World **w = ph_arena_alloc(req->arena, (size_t)n * sizeof *w);
+    rng r;
     if (!db || !w)
         return PH_ENOMEM;
-    int rc = load_worlds(db, n, update, w);
+    rng_seed(&r);
+    int rc = load_worlds(db, &r, n, update, w);
     if (rc < 0)
         return rc;
     if (update) {
         for (int i = 0; i < n; i++)
-            w[i]->randomnumber = random_world_id();
+            w[i]->randomnumber = random_world_id(&r);
         if ((rc = ph_session_commit(db)) < 0)
             return rc;
     }

@@ -10,7 +10,8 @@ workload's answer is compared with the peer's (the same bytes for the
 deterministic pages, the same shape for the random ones), so the ratios
 compare frameworks, not pages.  Prints one table (requests/s, p50, p99,
 socket errors, non-2xx, peak RSS summed over every process of the server,
-ratios against the peer, the baseline and nginx) and the targets missed;
+the server's CPU time per request, ratios against the peer, the baseline
+and nginx) and the targets missed;
 writes it to build/bench/http.md and http.json.
 
 usage: run.py [--quick] [--duration S] [--warmup S] [--connections 64,256]
@@ -81,8 +82,8 @@ def wait_port(port, proc, timeout=30.0):
     return False
 
 
-def tree_rss_kb(root):
-    """Resident memory of root and all its descendants, in KiB."""
+def tree_pids(root):
+    """root and all its descendants."""
     parents = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -99,8 +100,27 @@ def tree_rss_kb(root):
             continue
         pids.add(p)
         todo.extend(c for c, pp in parents.items() if pp == p)
+    return pids
+
+
+def tree_cpu_s(root):
+    """CPU time (user + system) used so far by root and its descendants."""
+    ticks = 0
+    for p in tree_pids(root):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                st = f.read()
+            fields = st[st.rfind(")") + 2:].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_kb(root):
+    """Resident memory of root and all its descendants, in KiB."""
     total = 0
-    for p in pids:
+    for p in tree_pids(root):
         try:
             with open("/proc/%d/status" % p) as f:
                 for line in f:
@@ -312,7 +332,11 @@ def wrk(url, conns, duration, script=None):
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
-    res = {"rps": 0.0, "p50": None, "p99": None, "errors": 0, "non2xx": 0, "raw": out}
+    res = {"rps": 0.0, "p50": None, "p99": None, "errors": 0, "non2xx": 0, "requests": 0,
+           "raw": out}
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        res["requests"] = int(m.group(1))
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         res["rps"] = float(m.group(1))
@@ -409,15 +433,19 @@ def main():
                         for c in conns:
                             sampler = RssSampler(srv.proc.pid)
                             sampler.start()
+                            cpu0 = tree_cpu_s(srv.proc.pid)
                             r = wrk(target, c, a.duration, script)
+                            cpu = tree_cpu_s(srv.proc.pid) - cpu0
                             r.update(db=kind, workload=w[0], conns=c, server=name,
-                                     rss_kb=sampler.finish(), same=same)
+                                     rss_kb=sampler.finish(), same=same,
+                                     cpu_us=cpu * 1e6 / r["requests"] if r["requests"] else None)
                             del r["raw"]
                             results.append(r)
                             log("   %-10s c=%-3d %10.0f req/s  p50 %s ms  p99 %s ms  err %d  "
-                                "non2xx %d  rss %d MiB" % (w[0], c, r["rps"], r["p50"], r["p99"],
-                                                          r["errors"], r["non2xx"],
-                                                          r["rss_kb"] // 1024))
+                                "non2xx %d  rss %d MiB  cpu %s us/req" % (
+                                    w[0], c, r["rps"], r["p50"], r["p99"], r["errors"],
+                                    r["non2xx"], r["rss_kb"] // 1024,
+                                    "%.0f" % r["cpu_us"] if r["cpu_us"] else "-"))
                 finally:
                     srv.stop()
             if stop_pg:
@@ -438,12 +466,15 @@ def report(results, problems, a):
         return None
 
     lines = ["| db | workload | conns | server | req/s | p50 ms | p99 ms | errors | non-2xx | "
-             "peak RSS MiB | × peer | × baseline | × nginx |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "peak RSS MiB | CPU µs/req | × peer | × baseline | × nginx | CPU × baseline |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     misses = []
     for r in results:
-        ratios = ["", "", ""]
+        ratios = ["", "", "", ""]
         if r["server"] == "phial":
+            b = find(r["db"], r["workload"], r["conns"], "baseline")
+            if b and b.get("cpu_us") and r.get("cpu_us"):
+                ratios[3] = "%.2f" % (r["cpu_us"] / b["cpu_us"])
             for i, other in enumerate(("peer", "baseline", "nginx")):
                 o = find(r["db"], r["workload"], r["conns"], other)
                 if o and o["rps"]:
@@ -466,10 +497,11 @@ def report(results, problems, a):
             misses.append("%s %s %s c=%d: %d errors, %d non-2xx (target 0)" %
                           (r["server"], r["db"], r["workload"], r["conns"], r["errors"], r["non2xx"]))
         f = lambda v: "%.2f" % v if v is not None else "-"
-        lines.append("| %s | %s | %d | %s | %.0f | %s | %s | %d | %d | %.1f | %s | %s | %s |" % (
-            r["db"], r["workload"] + ("" if r["same"] else " (DIFFERS)"), r["conns"], r["server"],
-            r["rps"], f(r["p50"]), f(r["p99"]), r["errors"], r["non2xx"], r["rss_kb"] / 1024.0,
-            *ratios))
+        lines.append("| %s | %s | %d | %s | %.0f | %s | %s | %d | %d | %.1f | %s | %s | %s | %s | %s |"
+                     % (r["db"], r["workload"] + ("" if r["same"] else " (DIFFERS)"), r["conns"],
+                        r["server"], r["rps"], f(r["p50"]), f(r["p99"]), r["errors"], r["non2xx"],
+                        r["rss_kb"] / 1024.0, "%.0f" % r["cpu_us"] if r.get("cpu_us") else "-",
+                        *ratios))
     machine = "%d cores, %s; wrk -t1, %d s runs after a %d s warm-up" % (
         os.cpu_count(), cpu_model(), a.duration, a.warmup)
     text = "\n".join(lines) + "\n\nMachine: " + machine + "\n"
