@@ -93,10 +93,14 @@ typedef struct ph_arena ph_arena;
 /* A new arena whose first block holds at least first_block bytes (0: a
  * default).  NULL when out of memory.  Free with ph_arena_free. */
 ph_arena *ph_arena_new(size_t first_block);
+/* Caps the bytes a can hand out (0: no cap): an allocation that would go
+ * past it fails (NULL) as out of memory does.  Bounds what one request may
+ * take, and lets tests provoke out-of-memory paths. */
+void ph_arena_set_limit(ph_arena *a, size_t max_bytes);
 /* Runs the cleanup hooks (newest first), then frees every block.  NULL ok. */
 void ph_arena_free(ph_arena *a);
 /* Runs the cleanup hooks and forgets every allocation, keeping the first
- * block for reuse (a worker resets one arena per request). */
+ * block for reuse (for a caller that recycles one arena). */
 void ph_arena_reset(ph_arena *a);
 /* size bytes aligned for any type; NULL when out of memory.  Never freed
  * individually.  size 0 returns a valid unique pointer. */

@@ -51,6 +51,7 @@ typedef enum ph_match_result {
     PH_MATCH_OK = 0,
     PH_MATCH_NOT_FOUND = 404,
     PH_MATCH_METHOD_NOT_ALLOWED = 405,
+    PH_MATCH_NOMEM = 500, /* out of memory while copying parameters */
 } ph_match_result;
 
 typedef struct ph_match {

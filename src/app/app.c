@@ -563,6 +563,8 @@ static int dispatch(ph_app *app, ph_request *req, ph_response *res)
     ph_match m;
     ph_match_result mr =
         ph_router_match(app->router, req->method, req->path, req->path_len, req->arena, &m);
+    if (mr == PH_MATCH_NOMEM)
+        return PH_ENOMEM;
     if (mr == PH_MATCH_METHOD_NOT_ALLOWED) {
         ph_buf allow;
         ph_buf_init(&allow, req->arena);
@@ -594,6 +596,12 @@ static int dispatch(ph_app *app, ph_request *req, ph_response *res)
     req->params = m.params;
     for (size_t i = 0; i < app->nbefore; i++) {
         int rc = app->before[i].fn(req, res, app->before[i].ud);
+        if (rc > 0) {
+            ph_log_error("%s: a before_request hook returned %d: 0 or a negative PH_E* code "
+                         "expected",
+                         app->name, rc);
+            return PH_EMISUSE;
+        }
         if (rc < 0)
             return rc;
         if (res->status != 0)
@@ -620,12 +628,21 @@ void ph_app_handle(ph_app *app, ph_request *req, ph_response *res)
             err = PH_ENOMEM;
         }
     }
-    if (err == 0 && app->req_begin)
+    if (err == 0 && app->req_begin) {
         err = app->req_begin(req, app->req_ud);
+        if (err > 0) {
+            ph_log_error("%s: the request-begin hook returned %d: 0 or a negative PH_E* code "
+                         "expected",
+                         app->name, err);
+            err = PH_EMISUSE;
+        }
+    }
     if (err == 0)
         err = dispatch(app, req, res);
     if (err < 0) {
-        ph_log_error("%s: %s %s: %s", app->name, req->method, req->path, ph_errname(err));
+        const char *detail = ph__req_error_detail(req);
+        ph_log_error("%s: %s %s: %s%s%s", app->name, req->method, req->path, ph_errname(err),
+                     detail ? ": " : "", detail ? detail : "");
         /* the database is down or locked: a temporary condition, not a bug */
         error_page(app, req, res, err == PH_ECONNLOST || err == PH_EBUSY ? 503 : 500);
     } else if (res->abort) {

@@ -283,3 +283,14 @@ int ph_render(ph_request *req, ph_response *res, const char *name, const ph_tpl_
     }
     return ph_html_n(res, 200, out.ptr ? out.ptr : "", out.len);
 }
+
+const char *ph__req_error_detail(const ph_request *req)
+{
+    if (!req->ctx || !req->ctx->session)
+        return NULL;
+    const char *m = ph_session_errmsg(req->ctx->session);
+    if (m && *m)
+        return m;
+    m = ph_db_errmsg(ph_session_conn(req->ctx->session));
+    return m && *m ? m : NULL;
+}

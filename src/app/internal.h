@@ -22,6 +22,9 @@ int ph__default_error_page(ph_response *res, int status);
 typedef struct ph__app_ctx ph__app_ctx;
 ph__app_ctx *ph__app_ctx_get(const ph_app *app);
 void ph__app_ctx_set(ph_app *app, ph__app_ctx *ctx);
+/* What the request's database session last reported ("no such table:
+ * user"), for the log line of a failed request; NULL when nothing. */
+const char *ph__req_error_detail(const ph_request *req);
 /* Frees the context (NULL ok); called by ph_app_free. */
 void ph__app_ctx_free(ph__app_ctx *ctx);
 

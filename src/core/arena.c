@@ -1,8 +1,9 @@
 /*
  * Request arenas: bump allocation from a chain of blocks, freed in one call,
- * with cleanup hooks for what is not memory (statements, files).  A worker
- * keeps one arena per request slot and resets it between requests, so the
- * first block is reused and a typical request makes no malloc call at all.
+ * with cleanup hooks for what is not memory (statements, files).  Each
+ * request gets an arena that is freed in one call when its response has
+ * been sent; ph_arena_reset keeps the first block for a caller that
+ * recycles one arena across many uses.
  */
 #include "phial/core.h"
 
@@ -31,6 +32,7 @@ struct ph_arena {
     ph_arena_block *first; /* kept across resets */
     ph_arena_cleanup *cleanups;
     size_t total_used;
+    size_t limit; /* ph_arena_set_limit; 0: none */
 };
 
 static ph_arena_block *block_new(size_t size)
@@ -61,6 +63,7 @@ ph_arena *ph_arena_new(size_t first_block)
     a->head = a->first;
     a->cleanups = NULL;
     a->total_used = 0;
+    a->limit = 0;
     return a;
 }
 
@@ -113,6 +116,8 @@ void *ph_arena_alloc(ph_arena *a, size_t size)
         return NULL; /* overflow */
     if (need == 0)
         need = PH_ARENA_ALIGN;
+    if (a->limit && need > a->limit - (a->total_used < a->limit ? a->total_used : a->limit))
+        return NULL;
     ph_arena_block *b = a->head;
     if (b->size - b->used < need) {
         size_t bsize = b->size * 2;
@@ -204,4 +209,9 @@ int ph_arena_cleanup_add(ph_arena *a, void (*fn)(void *), void *data)
 size_t ph_arena_used(const ph_arena *a)
 {
     return a->total_used;
+}
+
+void ph_arena_set_limit(ph_arena *a, size_t max_bytes)
+{
+    a->limit = max_bytes;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static atomic_int ph_log_threshold = PH_LOG_INFO;
@@ -41,30 +42,30 @@ int ph_log_parse_level(const char *s, ph_log_level *out)
     return PH_EINVAL;
 }
 
-static void write_all(const char *p, size_t n)
+void ph_log_raw(const char *line, size_t len)
 {
+    /* one writev(2) for the line and its newline: lines of processes
+       sharing stderr do not interleave (a short write, rare on a pipe or
+       file, is finished with further writes) */
+    struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
+    int n = 2;
+    struct iovec *v = iov;
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, p, n);
+        ssize_t w = writev(STDERR_FILENO, v, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return;
         }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-void ph_log_raw(const char *line, size_t len)
-{
-    char stackbuf[1024];
-    if (len < sizeof(stackbuf)) {
-        memcpy(stackbuf, line, len);
-        stackbuf[len] = '\n';
-        write_all(stackbuf, len + 1);
-    } else {
-        write_all(line, len);
-        write_all("\n", 1);
+        while (n > 0 && (size_t)w >= v->iov_len) {
+            w -= (ssize_t)v->iov_len;
+            v++;
+            n--;
+        }
+        if (n > 0) {
+            v->iov_base = (char *)v->iov_base + w;
+            v->iov_len -= (size_t)w;
+        }
     }
 }
 

@@ -170,28 +170,53 @@ int ph_http_parse_cookies(ph_arena *a, const char *s, size_t n, size_t max_items
 char *ph_http_header_param(ph_arena *a, const char *value, const char *param)
 {
     size_t plen = strlen(param);
-    const char *p = strchr(value, ';');
-    while (p) {
+    const char *p = value;
+    /* skip the first element ("form-data", "multipart/form-data"), which a
+       quoted string cannot be part of */
+    p += strcspn(p, ";");
+    while (*p == ';') {
         p++;
         while (is_ows(*p))
             p++;
-        if (strncasecmp(p, param, plen) == 0) {
-            const char *q = p + plen;
-            while (is_ows(*q))
-                q++;
-            if (*q == '=') {
-                q++;
-                while (is_ows(*q))
-                    q++;
-                if (*q == '"') {
-                    const char *e = strchr(q + 1, '"');
-                    return e ? ph_arena_strndup(a, q + 1, (size_t)(e - q - 1)) : NULL;
-                }
-                size_t n = strcspn(q, "; \t");
-                return ph_arena_strndup(a, q, n);
-            }
+        const char *name = p;
+        while (*p && *p != '=' && *p != ';' && !is_ows(*p))
+            p++;
+        size_t nlen = (size_t)(p - name);
+        while (is_ows(*p))
+            p++;
+        if (*p != '=') {
+            p += strcspn(p, ";");
+            continue;
         }
-        p = strchr(p, ';');
+        p++;
+        while (is_ows(*p))
+            p++;
+        bool match = nlen == plen && strncasecmp(name, param, plen) == 0;
+        if (*p == '"') {
+            /* quoted-string: a ';' inside belongs to the value; \x is x */
+            ph_buf b;
+            ph_buf_init(&b, a);
+            const char *q = p + 1;
+            while (*q && *q != '"') {
+                if (*q == '\\' && q[1])
+                    q++;
+                if (match)
+                    ph_buf_putc(&b, *q);
+                q++;
+            }
+            if (*q != '"')
+                return NULL; /* unterminated: malformed */
+            if (match)
+                return b.failed ? NULL : b.ptr ? b.ptr : ph_arena_strdup(a, "");
+            p = q + 1;
+            p += strcspn(p, ";");
+            continue;
+        }
+        size_t n = strcspn(p, "; \t");
+        if (match)
+            return ph_arena_strndup(a, p, n);
+        p += n;
+        p += strcspn(p, ";");
     }
     return NULL;
 }
@@ -366,27 +391,47 @@ void ph_http_date(time_t t, char out[30])
     memcpy(out + 25, " GMT", 5);
 }
 
+/* The number in s[0..n) if it is n ASCII digits, else -1. */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 int ph_http_date_parse(const char *s, time_t *out)
 {
-    /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-    char wd[4], mon[4], gmt[4];
-    int d, y, h, mi, se, n = 0;
-    if (!s || strlen(s) != 29)
+    /* exactly "Sun, 06 Nov 1994 08:49:37 GMT": every digit where a digit
+       belongs (no signs, no spaces), a real calendar day */
+    if (!s || strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' ||
+        memcmp(s + 26, "GMT", 3) != 0)
         return PH_EPARSE;
-    if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi, &se, gmt, &n) !=
-        8)
-        return PH_EPARSE;
-    (void)wd;
-    int m = -1;
+    int d = digits(s + 5, 2), y = digits(s + 12, 4), h = digits(s + 17, 2),
+        mi = digits(s + 20, 2), se = digits(s + 23, 2), m = -1, wd = -1;
     for (int i = 0; i < 12; i++)
-        if (strcmp(mon, months[i]) == 0)
+        if (memcmp(s + 8, months[i], 3) == 0)
             m = i;
-    if (m < 0 || strcmp(gmt, "GMT") != 0 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 ||
-        y < 1970)
+    for (int i = 0; i < 7; i++)
+        if (memcmp(s, wdays[i], 3) == 0)
+            wd = i;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 0 || wd < 0 || d < 1 || d > mdays[m] || y < 1970 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || se < 0 || se > 60)
+        return PH_EPARSE;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 1 && d == 29 && !leap)
         return PH_EPARSE;
     struct tm tm = {
         .tm_year = y - 1900, .tm_mon = m, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = se};
-    *out = timegm(&tm);
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return PH_EPARSE;
+    *out = t;
     return 0;
 }
 

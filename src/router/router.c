@@ -11,6 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* Segments a route may have (literals and parameters): more is refused
+ * when the route is added. */
+#define MAX_SEGS 64
+
 typedef enum seg_kind { SEG_LITERAL, SEG_STRING, SEG_INT, SEG_PATH } seg_kind;
 
 struct ph__route_seg {
@@ -158,6 +162,8 @@ static int compile(ph_router *r, ph_route *rt, const char *pattern, char *err, s
             p = q;
         }
     }
+    if (n > MAX_SEGS)
+        return fail(err, errlen, PH_ELIMIT, pattern, "more than 64 literals and parameters");
     rt->segs = segs;
     rt->nsegs = n;
     return 0;
@@ -214,45 +220,79 @@ static bool int_ok(const char *s, size_t n)
     return ph_parse_i64((ph_slice){s, n}, &v) == 0;
 }
 
-/* Matches path against rt; on success adds params (if a is not NULL). */
+/* Ways of splitting one path that a match may try before giving up: a
+ * pattern such as /<a>-<b>-<c> against a path of 8,000 dashes must not
+ * cost seconds, as a backtracking regex would. */
+#define MAX_STEPS 4096
+
+typedef struct match_state {
+    const ph_route *rt;
+    const char *path;
+    size_t len;
+    size_t ends[MAX_SEGS]; /* where each segment ends, on success */
+    unsigned steps;
+} match_state;
+
+/* Whether segments i.. of the route match path[pos..len).  A parameter
+ * takes the longest run that lets the rest match (werkzeug's regex
+ * semantics): <string:> and <int:> never cross '/', <path:> may. */
+static bool match_at(match_state *ms, size_t i, size_t pos)
+{
+    const ph_route *rt = ms->rt;
+    if (i == rt->nsegs)
+        return pos == ms->len;
+    if (++ms->steps > MAX_STEPS)
+        return false;
+    const struct ph__route_seg *s = &rt->segs[i];
+    if (s->kind == SEG_LITERAL) {
+        if (ms->len - pos < s->len || memcmp(ms->path + pos, s->text, s->len) != 0)
+            return false;
+        ms->ends[i] = pos + s->len;
+        return match_at(ms, i + 1, pos + s->len);
+    }
+    size_t limit = ms->len;
+    if (s->kind != SEG_PATH) {
+        const char *slash = memchr(ms->path + pos, '/', ms->len - pos);
+        limit = slash ? (size_t)(slash - ms->path) : ms->len;
+    }
+    const char *nul = memchr(ms->path + pos, '\0', limit - pos);
+    if (nul)
+        limit = (size_t)(nul - ms->path);
+    bool last = i + 1 == rt->nsegs;
+    for (size_t end = limit; end > pos; end--) {
+        if (last && end != ms->len)
+            return false;
+        if (!last) {
+            /* the next segment is a literal: only where it starts */
+            const struct ph__route_seg *nx = &rt->segs[i + 1];
+            if (ms->len - end < nx->len || ms->path[end] != nx->text[0])
+                continue;
+        }
+        if (s->kind == SEG_INT && !int_ok(ms->path + pos, end - pos))
+            continue;
+        if (match_at(ms, i + 1, end)) {
+            ms->ends[i] = end;
+            return true;
+        }
+        if (ms->steps > MAX_STEPS)
+            return false;
+    }
+    return false;
+}
+
+/* Matches path against rt; on success adds params (if a is not NULL;
+ * *oom set when that fails). */
 static bool match_route(const ph_route *rt, const char *path, size_t len, ph_arena *a,
                         ph_params *params, bool *oom)
 {
+    match_state ms = {.rt = rt, .path = path, .len = len};
+    if (rt->nsegs > MAX_SEGS || !match_at(&ms, 0, 0))
+        return false;
     size_t pos = 0;
-    for (size_t i = 0; i < rt->nsegs; i++) {
+    for (size_t i = 0; a && i < rt->nsegs; i++) {
         const struct ph__route_seg *s = &rt->segs[i];
-        if (s->kind == SEG_LITERAL) {
-            if (len - pos < s->len || memcmp(path + pos, s->text, s->len) != 0)
-                return false;
-            pos += s->len;
-            continue;
-        }
-        /* a parameter runs to the next literal's first byte ('/' for the
-           common case), or to the end for the last segment */
-        size_t end;
-        if (s->kind == SEG_PATH) {
-            if (i + 1 < rt->nsegs) {
-                /* path then literal: the literal must end the path */
-                const struct ph__route_seg *nx = &rt->segs[i + 1];
-                if (i + 2 != rt->nsegs || len - pos < nx->len + 1)
-                    return false;
-                end = len - nx->len;
-            } else {
-                end = len;
-            }
-        } else {
-            end = pos;
-            char stop = (i + 1 < rt->nsegs) ? rt->segs[i + 1].text[0] : '/';
-            while (end < len && path[end] != '/' && path[end] != stop)
-                end++;
-        }
-        if (end == pos)
-            return false;
-        if (memchr(path + pos, '\0', end - pos))
-            return false;
-        if (s->kind == SEG_INT && !int_ok(path + pos, end - pos))
-            return false;
-        if (a) {
+        size_t end = ms.ends[i];
+        if (s->kind != SEG_LITERAL) {
             char *v = ph_arena_strndup(a, path + pos, end - pos);
             if (!v || ph_params_add(a, params, s->text, v, end - pos) < 0) {
                 *oom = true;
@@ -261,7 +301,7 @@ static bool match_route(const ph_route *rt, const char *path, size_t len, ph_are
         }
         pos = end;
     }
-    return pos == len;
+    return true;
 }
 
 ph_match_result ph_router_match(const ph_router *r, const char *method, const char *path,
@@ -279,7 +319,7 @@ ph_match_result ph_router_match(const ph_router *r, const char *method, const ch
         if (rt->methods & bit) {
             bool oom = false;
             if (!match_route(rt, path, len, a, &m->params, &oom) && oom)
-                return PH_MATCH_NOT_FOUND; /* out of memory: treated as a miss */
+                return PH_MATCH_NOMEM;
             m->route = rt;
             return PH_MATCH_OK;
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "phial/app.h"
+#include "phial/orm.h"
 #include "test.h"
 
 typedef struct call {
@@ -497,8 +498,81 @@ static void test_access_log(void)
     ph_app_free(app);
 }
 
+static int begin_positive(ph_request *req, void *ud)
+{
+    (void)req;
+    (void)ud;
+    return 1; /* a mistake: only 0 or a negative code are meaningful */
+}
+
+/* A hook's positive return is a 500 with a page, never status 0. */
+static void test_begin_hook_positive_is_500(void)
+{
+    ph_app *app = make_app();
+    ph_app_set_request_hooks(app, begin_positive, NULL, NULL);
+    call c;
+    call_run(&c, app, "GET", "/", NULL);
+    CHECK_INT(c.res.status, 500);
+    CHECK_CONTAINS(body(&c), "Internal Server Error");
+    call_done(&c);
+    ph_app_free(app);
+}
+
+typedef struct Missing {
+    ph_obj _ph;
+    int64_t id;
+} Missing;
+static const ph_column Missing_columns[] = {PH_INTEGER(Missing, id, PH_PK)};
+static const ph_model Missing_model = PH_MODEL(Missing, "missing_table", Missing_columns);
+
+static int v_missing(ph_request *req, ph_response *res)
+{
+    Missing **rows;
+    size_t n;
+    int rc = ph_query_all(ph_query_new(ph_req_db(req), &Missing_model), &rows, &n);
+    return rc < 0 ? rc : ph_html(res, 200, "found");
+}
+
+/* The log line of a failed request carries the database's own words. */
+static void test_database_error_is_logged_with_its_message(void)
+{
+    char db[] = "/tmp/phial-missing-XXXXXX";
+    int fd = mkstemp(db);
+    CHECK(fd >= 0);
+    close(fd);
+    char url[128], logpath[] = "/tmp/phial-log-XXXXXX";
+    snprintf(url, sizeof(url), "sqlite:///%s", db);
+    ph_app *app = ph_app_new("missing");
+    ph_app_config_set(app, "DATABASE_URL", url);
+    char err[256];
+    CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    CHECK_INT(ph_app_route(app, PH_GET, "/m", "m", v_missing), 0);
+    int logfd = mkstemp(logpath);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(logfd, 2);
+    call c;
+    call_run(&c, app, "GET", "/m", NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    CHECK_INT(c.res.status, 500);
+    call_done(&c);
+    char log[4096] = "";
+    ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    CHECK_CONTAINS(log, "GET /m: PH_EDB");
+    CHECK_CONTAINS(log, "no such table: missing_table");
+    ph_app_free(app);
+    unlink(logpath);
+    unlink(db);
+}
+
 int main(void)
 {
+    RUN(test_begin_hook_positive_is_500);
+    RUN(test_database_error_is_logged_with_its_message);
     RUN(test_hello);
     RUN(test_errors);
     RUN(test_custom_error_pages);

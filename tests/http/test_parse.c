@@ -117,6 +117,13 @@ static void test_header_param(void)
     CHECK_STR(ph_http_header_param(a, "form-data; name=\"f\"; filename=\"x.txt\"", "name"), "f");
     CHECK(ph_http_header_param(a, "multipart/form-data", "boundary") == NULL);
     CHECK(ph_http_header_param(a, "x; boundary=\"unclosed", "boundary") == NULL);
+    /* a ';' or a parameter inside a quoted value is the value's */
+    const char *cd = "form-data; filename=\"a; name=admin\"; name=\"upload\"";
+    CHECK_STR(ph_http_header_param(a, cd, "name"), "upload");
+    CHECK_STR(ph_http_header_param(a, cd, "filename"), "a; name=admin");
+    CHECK_STR(ph_http_header_param(a, "form-data; name=\"q\\\"x\"", "name"), "q\"x");
+    CHECK_STR(ph_http_header_param(a, "form-data; xname=1; name=2", "name"), "2");
+    CHECK_STR(ph_http_header_param(a, "form-data; name=\"\"", "name"), "");
     ph_arena_free(a);
 }
 
@@ -231,6 +238,15 @@ static void test_dates(void)
     CHECK_INT(ph_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", &t), PH_EPARSE);
     CHECK_INT(ph_http_date_parse("Sun, 06 Xyz 1994 08:49:37 GMT", &t), PH_EPARSE);
     CHECK_INT(ph_http_date_parse("", &t), PH_EPARSE);
+    /* signs, spaces and impossible days are not dates */
+    CHECK_INT(ph_http_date_parse("Sun, -6 Nov 1994 08:49:37 GMT", &t), PH_EPARSE);
+    CHECK_INT(ph_http_date_parse("Sun, 06 Nov 1994 -8:49:37 GMT", &t), PH_EPARSE);
+    CHECK_INT(ph_http_date_parse("Sun,  6 Nov 1994 08:49:37 GMT", &t), PH_EPARSE);
+    CHECK_INT(ph_http_date_parse("Sun, 30 Feb 2024 08:49:37 GMT", &t), PH_EPARSE);
+    CHECK_INT(ph_http_date_parse("Sun, 29 Feb 2023 08:49:37 GMT", &t), PH_EPARSE);
+    CHECK_INT(ph_http_date_parse("Thu, 29 Feb 2024 00:00:00 GMT", &t), 0);
+    CHECK_INT(ph_http_date_parse("Thu, 01 Jan 1970 00:00:00 GMT", &t), 0);
+    CHECK_INT(t, 0);
     CHECK_INT(ph_http_date_parse(NULL, &t), PH_EPARSE);
 }
 

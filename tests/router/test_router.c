@@ -189,8 +189,70 @@ static void test_methods(void)
     CHECK_INT(ph_method_bit("BREW"), 0);
 }
 
+/* A parameter followed by a literal takes the longest run that lets the
+ * rest match, as werkzeug's rules do. */
+static void test_parameter_then_literal(void)
+{
+    ph_router *r = make();
+    ph_arena *a = ph_arena_new(0);
+    ph_match mt;
+    char err[256];
+    CHECK_INT(ph_router_add(r, PH_GET, "/data/<name>.json", "file", h_index, NULL, err,
+                            sizeof(err)),
+              0);
+    CHECK_INT(ph_router_add(r, PH_GET, "/span/<a>-<b>", "span", h_index, NULL, err, sizeof(err)),
+              0);
+    CHECK_INT(ph_router_add(r, PH_GET, "/span3/<a>-<b>-<c>.x", "span3", h_index, NULL, err,
+                            sizeof(err)),
+              0);
+    CHECK_INT(ph_router_add(r, PH_GET, "/v/<int:major>.<int:minor>", "ver", h_index, NULL, err,
+                            sizeof(err)),
+              0);
+    CHECK_INT(m(r, a, "GET", "/data/report.v2.json", &mt), PH_MATCH_OK);
+    CHECK_STR(ph_params_get(&mt.params, "name"), "report.v2");
+    CHECK_INT(m(r, a, "GET", "/data/.json", &mt), PH_MATCH_NOT_FOUND);
+    CHECK_INT(m(r, a, "GET", "/data/a/b.json", &mt), PH_MATCH_NOT_FOUND);
+    CHECK_INT(m(r, a, "GET", "/report/q1.2026.csv", &mt), PH_MATCH_OK);
+    CHECK_STR(ph_params_get(&mt.params, "name"), "q1.2026");
+    CHECK_INT(m(r, a, "GET", "/span/a-b-c", &mt), PH_MATCH_OK);
+    CHECK_STR(ph_params_get(&mt.params, "a"), "a-b");
+    CHECK_STR(ph_params_get(&mt.params, "b"), "c");
+    CHECK_INT(m(r, a, "GET", "/span3/a-b-c.x", &mt), PH_MATCH_OK);
+    CHECK_STR(ph_params_get(&mt.params, "c"), "c");
+    CHECK_INT(m(r, a, "GET", "/v/10.2", &mt), PH_MATCH_OK);
+    CHECK_STR(ph_params_get(&mt.params, "major"), "10");
+    CHECK_INT(m(r, a, "GET", "/v/1.x", &mt), PH_MATCH_NOT_FOUND);
+    /* a path made to make a backtracking matcher work hard gets its answer
+       after a bounded number of steps */
+    char *hostile = calloc(1, 8100);
+    if (hostile) {
+        memcpy(hostile, "/span3/", 7);
+        memset(hostile + 7, '-', 8000);
+        CHECK_INT(m(r, a, "GET", hostile, &mt), PH_MATCH_NOT_FOUND);
+        free(hostile);
+    }
+    ph_arena_free(a);
+    ph_router_free(r);
+}
+
+/* Out of memory while copying parameters is not a 404. */
+static void test_match_out_of_memory(void)
+{
+    ph_router *r = make();
+    ph_arena *a = ph_arena_new(0);
+    ph_match mt;
+    ph_arena_set_limit(a, 1);
+    CHECK_INT(m(r, a, "GET", "/pets/12", &mt), PH_MATCH_NOMEM);
+    ph_arena_set_limit(a, 0);
+    CHECK_INT(m(r, a, "GET", "/pets/12", &mt), PH_MATCH_OK);
+    ph_arena_free(a);
+    ph_router_free(r);
+}
+
 int main(void)
 {
+    RUN(test_parameter_then_literal);
+    RUN(test_match_out_of_memory);
     RUN(test_static_routes);
     RUN(test_converters);
     RUN(test_405);
