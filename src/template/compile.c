@@ -53,7 +53,8 @@ typedef struct cstate {
     ph__node **refs;
     size_t nrefs, caprefs;
     int in_macro;
-    int body_depth; /* 1 while parsing the template's top level */
+    int body_depth;       /* 1 while parsing the template's top level */
+    ph__macro *cur_macro; /* innermost macro or call block being parsed */
 } cstate;
 
 static void cerr(cstate *c, int line, int col, const char *fmt, ...) PH_PRINTF(4, 5);
@@ -528,6 +529,7 @@ static ph__expr *new_expr(cstate *c, ph__ekind k, const tok *t)
 
 static ph__expr *parse_expr(cstate *c, bool condexpr);
 static ph__expr *parse_unary(cstate *c, bool with_filter);
+static ph__expr *parse_filter_call(cstate *c, ph__expr *e);
 
 static bool enter(cstate *c, const tok *t)
 {
@@ -637,6 +639,10 @@ static ph__expr *parse_primary(cstate *c)
         if (!(e = new_expr(c, E_NAME, t)))
             return NULL;
         e->u.name = t->s;
+        if (c->cur_macro && is_name(t, "varargs"))
+            c->cur_macro->varargs = true;
+        if (c->cur_macro && is_name(t, "kwargs"))
+            c->cur_macro->kwargs = true;
         return e;
     case T_STRING: {
         if (!(e = new_expr(c, E_CONST, t)))
@@ -896,6 +902,23 @@ static ph__expr *parse_filter_call(cstate *c, ph__expr *e)
             return NULL;
     }
     return f;
+}
+
+/* The filters of a filter block or a block set ("f(x) | g"), applied to
+ * the variable PH__FILTERBLOCK_VAR that holds the rendered body. */
+static ph__expr *parse_filter_chain(cstate *c, const tok *t)
+{
+    ph__expr *e = new_expr(c, E_NAME, t);
+    if (!e)
+        return NULL;
+    e->u.name = PH_SLICE(PH__FILTERBLOCK_VAR);
+    for (;;) {
+        if (!(e = parse_filter_call(c, e)))
+            return NULL;
+        if (!is_op(peek(c), "|"))
+            return e;
+        next(c);
+    }
 }
 
 static ph__expr *parse_filter_expr(cstate *c, ph__expr *e)
@@ -1209,9 +1232,11 @@ static bool add_ref(cstate *c, ph__node *n)
     return true;
 }
 
-static bool parse_targets(cstate *c, ph_slice names[2], int *n)
+static bool parse_targets(cstate *c, ph_slice **names, int *n)
 {
     *n = 0;
+    *names = NULL;
+    size_t cap = 0;
     bool paren = false;
     if (is_op(peek(c), "(")) {
         next(c);
@@ -1223,11 +1248,13 @@ static bool parse_targets(cstate *c, ph_slice names[2], int *n)
             cerr(c, t->line, t->col, "expected a name");
             return false;
         }
-        if (*n == 2) {
-            cerr(c, t->line, t->col, "at most two loop targets are supported");
+        ph_slice *nn = grow(c, *names, &cap, (size_t)*n, sizeof(ph_slice));
+        if (!nn)
             return false;
-        }
-        names[(*n)++] = t->s;
+        *names = nn;
+        (*names)[(*n)++] = t->s;
+        if (paren && is_op(peek(c), ")"))
+            break;
         if (!is_op(peek(c), ","))
             break;
         next(c);
@@ -1235,6 +1262,18 @@ static bool parse_targets(cstate *c, ph_slice names[2], int *n)
     if (paren && !expect_op(c, ")"))
         return false;
     return true;
+}
+
+/* "with context" 1, "without context" 0, nothing -1. */
+static int parse_context_clause(cstate *c)
+{
+    if ((is_name(peek(c), "with") || is_name(peek(c), "without")) &&
+        is_name(peek2(c), "context")) {
+        bool with = is_name(next(c), "with");
+        next(c);
+        return with;
+    }
+    return -1;
 }
 
 static ph__node *parse_tag(cstate *c, tok *bt)
@@ -1278,7 +1317,7 @@ static ph__node *parse_tag(cstate *c, tok *bt)
     if (is_name(t, "for")) {
         if (!(n = new_node(c, N_FOR, t)))
             return NULL;
-        if (!parse_targets(c, n->u.loop.names, &n->u.loop.nnames))
+        if (!parse_targets(c, &n->u.loop.names, &n->u.loop.nnames))
             return NULL;
         tok *in = next(c);
         if (!is_name(in, "in")) {
@@ -1293,9 +1332,8 @@ static ph__node *parse_tag(cstate *c, tok *bt)
                 return NULL;
         }
         if (is_name(peek(c), "recursive")) {
-            tok *r = peek(c);
-            cerr(c, r->line, r->col, "recursive loops are not supported");
-            return NULL;
+            next(c);
+            n->u.loop.recursive = true;
         }
         static const char *const ends[] = {"else", "endfor", NULL};
         if (!block_end(c) || !parse_body(c, &n->u.loop.body, ends, &end))
@@ -1312,6 +1350,11 @@ static ph__node *parse_tag(cstate *c, tok *bt)
             return NULL;
         if (peek(c)->kind == T_NAME && is_op(peek2(c), ".")) {
             /* set ns.attr = value */
+            if (!(n->u.set.names = PH_ARENA_NEW(c->a, ph_slice))) {
+                c->rc = PH_ENOMEM;
+                cerr(c, t->line, t->col, "out of memory");
+                return NULL;
+            }
             n->u.set.names[0] = next(c)->s;
             n->u.set.nnames = 1;
             next(c);
@@ -1325,7 +1368,7 @@ static ph__node *parse_tag(cstate *c, tok *bt)
                 return NULL;
             return block_end(c) ? n : NULL;
         }
-        if (!parse_targets(c, n->u.set.names, &n->u.set.nnames))
+        if (!parse_targets(c, &n->u.set.names, &n->u.set.nnames))
             return NULL;
         if (is_op(peek(c), "=")) {
             next(c);
@@ -1362,6 +1405,11 @@ static ph__node *parse_tag(cstate *c, tok *bt)
             return NULL;
         }
         n->kind = N_SETBLOCK;
+        if (is_op(peek(c), "|")) { /* {% set x | filter %} */
+            next(c);
+            if (!(n->u.set.chain = parse_filter_chain(c, t)))
+                return NULL;
+        }
         static const char *const ends[] = {"endset", NULL};
         if (!block_end(c) || !parse_body(c, &n->u.set.body, ends, &end))
             return NULL;
@@ -1430,11 +1478,7 @@ static ph__node *parse_tag(cstate *c, tok *bt)
             next(c);
             n->u.inc.ignore_missing = true;
         }
-        if ((is_name(peek(c), "with") || is_name(peek(c), "without")) &&
-            is_name(peek2(c), "context")) {
-            next(c);
-            next(c);
-        }
+        n->u.inc.context = parse_context_clause(c);
         if (!add_ref(c, n))
             return NULL;
         return block_end(c) ? n : NULL;
@@ -1442,18 +1486,8 @@ static ph__node *parse_tag(cstate *c, tok *bt)
     if (is_name(t, "filter")) {
         if (!(n = new_node(c, N_FILTERBLOCK, t)))
             return NULL;
-        ph__expr *e = new_expr(c, E_NAME, t);
-        if (!e)
+        if (!(n->u.fblock.chain = parse_filter_chain(c, t)))
             return NULL;
-        e->u.name = PH_SLICE(PH__FILTERBLOCK_VAR);
-        for (;;) {
-            if (!(e = parse_filter_call(c, e)))
-                return NULL;
-            if (!is_op(peek(c), "|"))
-                break;
-            next(c);
-        }
-        n->u.fblock.chain = e;
         static const char *const ends[] = {"endfilter", NULL};
         if (!block_end(c) || !parse_body(c, &n->u.fblock.body, ends, &end))
             return NULL;
@@ -1505,11 +1539,7 @@ static ph__node *parse_tag(cstate *c, tok *bt)
             if (is_name(peek(c), "with") || is_name(peek(c), "without"))
                 break;
         }
-        if ((is_name(peek(c), "with") || is_name(peek(c), "without")) &&
-            is_name(peek2(c), "context")) {
-            next(c);
-            next(c);
-        }
+        n->u.inc.context = parse_context_clause(c);
         if (!add_ref(c, n))
             return NULL;
         return block_end(c) ? n : NULL;
@@ -1523,6 +1553,7 @@ static ph__node *parse_tag(cstate *c, tok *bt)
             return NULL;
         m->line = t->line;
         m->tpl = c->t;
+        ph__macro *outer = c->cur_macro;
         if (is_call) {
             n->u.cblock.caller = m;
             m->name = PH_SLICE("caller");
@@ -1538,8 +1569,10 @@ static ph__node *parse_tag(cstate *c, tok *bt)
                 n->u.cblock.call = call;
                 static const char *const cends[] = {"endcall", NULL};
                 c->in_macro++;
+                c->cur_macro = m;
                 bool ok = block_end(c) && parse_body(c, &m->body, cends, &end);
                 c->in_macro--;
+                c->cur_macro = outer;
                 return ok && block_end(c) ? n : NULL;
             }
         } else {
@@ -1594,10 +1627,16 @@ static ph__node *parse_tag(cstate *c, tok *bt)
         static const char *const ends[] = {"endmacro", NULL};
         static const char *const cends[] = {"endcall", NULL};
         c->in_macro++;
+        c->cur_macro = m;
         bool ok = block_end(c) && parse_body(c, &m->body, is_call ? cends : ends, &end);
         c->in_macro--;
+        c->cur_macro = outer;
         if (!ok)
             return NULL;
+        if (outer) { /* Jinja looks for the names in nested macros too */
+            outer->varargs |= m->varargs;
+            outer->kwargs |= m->kwargs;
+        }
         if (peek(c)->kind == T_NAME)
             next(c);
         return block_end(c) ? n : NULL;
@@ -1629,6 +1668,14 @@ static ph__node *parse_tag(cstate *c, tok *bt)
         }
         static const char *const ends[] = {"endwith", NULL};
         if (!block_end(c) || !parse_body(c, &n->u.with.body, ends, &end))
+            return NULL;
+        return block_end(c) ? n : NULL;
+    }
+    if (is_name(t, "autoescape")) {
+        if (!(n = new_node(c, N_AUTOESCAPE, t)) || !(n->u.autoesc.on = parse_expr(c, true)))
+            return NULL;
+        static const char *const ends[] = {"endautoescape", NULL};
+        if (!block_end(c) || !parse_body(c, &n->u.autoesc.body, ends, &end))
             return NULL;
         return block_end(c) ? n : NULL;
     }
@@ -1682,7 +1729,8 @@ static bool parse_body(cstate *c, ph__body *body, const char *const *ends, tok *
             }
             static const char *const known_ends[] = {"endif",    "endfor",    "else",   "elif",
                                                      "endblock", "endmacro",  "endset", "endwith",
-                                                     "endraw",   "endfilter", "endcall"};
+                                                     "endraw",   "endfilter", "endcall",
+                                                     "endautoescape"};
             for (size_t i = 0; i < PH_COUNTOF(known_ends); i++)
                 if (is_name(nm, known_ends[i])) {
                     if (ends[0])

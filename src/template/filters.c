@@ -294,7 +294,7 @@ static int f_join(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
             return rc;
         any_safe |= vsafe(&vals[i]);
     }
-    bool markup = rs->tpl->autoescape && any_safe;
+    bool markup = ph__autoesc(rs) && any_safe;
     V d = given(&a[0]) ? a[0] : ph_tpl_strn("", 0);
     if (markup && (rc = ph__escape(rs, &d, &d)) < 0)
         return rc;
@@ -557,7 +557,7 @@ static int f_replace(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
     bool safe = false;
     V sv = *v;
     int rc;
-    if (rs->tpl->autoescape) {
+    if (ph__autoesc(rs)) {
         if (vsafe(&vo) || (vsafe(&vn) && !vsafe(v))) {
             if ((rc = ph__escape(rs, v, &sv)) < 0)
                 return rc;
@@ -1883,6 +1883,59 @@ int ph__call_method(ph__rs *rs, const ph__method *m, ph_value *args, size_t narg
     for (size_t i = 0; i < nargs && i < PH__TPL_MAX_FARGS; i++)
         noargs[i] = args[i];
     V s = *self;
+    if (ph_slice_eq_cstr(name, "\x01joiner")) { /* state: [sep, used] */
+        V *st = m->state;
+        if (st[1].u.b) {
+            *out = st[0];
+            return 0;
+        }
+        st[1].u.b = true;
+        *out = ph_tpl_strn("", 0);
+        return 0;
+    }
+    if (ph_slice_eq_cstr(name, "\x01cycler.next") || ph_slice_eq_cstr(name, "\x01cycler")) {
+        V *st = m->state; /* [items, position] */
+        const ph_vlist *l = st[0].u.list;
+        if (!l->len)
+            return ph__rs_error(rs, PH_ETYPE, "cycler has no items");
+        *out = l->items[st[1].u.i % (int64_t)l->len];
+        st[1].u.i = (st[1].u.i + 1) % (int64_t)l->len;
+        return 0;
+    }
+    if (ph_slice_eq_cstr(name, "\x01cycler.reset")) {
+        V *st = m->state;
+        st[1].u.i = 0;
+        *out = ph_tpl_none();
+        return 0;
+    }
+    if (self->kind == PH_V_NONE && (ph_slice_eq_cstr(name, "joiner") ||
+                                     ph_slice_eq_cstr(name, "cycler"))) {
+        bool j = name.ptr[0] == 'j';
+        ph__method *obj = PH_ARENA_NEW(rs->arena, ph__method);
+        V *st = ph_arena_alloc(rs->arena, 2 * sizeof(V));
+        if (!obj || !st)
+            return oom(rs);
+        if (j) {
+            const V *sep = nargs ? &args[0] : kwarg(kw, nkw, "sep");
+            st[0] = sep ? *sep : ph_tpl_strn(", ", 2);
+            st[1] = ph_tpl_bool(false);
+        } else {
+            st[0] = ph_tpl_list_new(rs->arena);
+            for (size_t i = 0; i < nargs; i++)
+                if (ph_tpl_list_push(rs->arena, &st[0], args[i]) < 0)
+                    return oom(rs);
+            st[1] = ph_tpl_int(0);
+        }
+        obj->name = j ? PH_SLICE("\x01joiner") : PH_SLICE("\x01cycler");
+        obj->self = ph_tpl_none();
+        obj->state = st;
+        out->kind = PH_V_METHOD;
+        out->safe = false;
+        out->u.p = obj;
+        return 0;
+    }
+    if (self->kind == PH_V_NONE && ph_slice_eq_cstr(name, "self"))
+        return ph__rs_error(rs, PH_ETYPE, "'TemplateReference' object is not callable");
     if (self->kind == PH_V_NONE) { /* builtins */
         if (ph_slice_eq_cstr(name, "range")) {
             int64_t a0 = 0, a1, st = 1;
@@ -1922,6 +1975,18 @@ int ph__call_method(ph__rs *rs, const ph__method *m, ph_value *args, size_t narg
                                kw[i].value) < 0)
                 return oom(rs);
         out->safe = ph_slice_eq_cstr(name, "namespace");
+        return 0;
+    }
+    if (self->kind == PH_V_LOOP && ph_slice_eq_cstr(name, "changed")) {
+        ph__loop *l = (ph__loop *)self->u.p; /* the render's own loop state */
+        V now = ph_tpl_list_new(rs->arena);
+        for (size_t i = 0; i < nargs; i++)
+            if (ph_tpl_list_push(rs->arena, &now, args[i]) < 0)
+                return oom(rs);
+        bool changed = !l->has_last || !ph__equal(&l->last, &now);
+        l->last = now;
+        l->has_last = true;
+        *out = ph_tpl_bool(changed);
         return 0;
     }
     if (self->kind == PH_V_LOOP) {

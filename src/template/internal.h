@@ -137,7 +137,8 @@ typedef enum ph__nkind {
     N_WITH,
     N_IMPORT,
     N_FILTERBLOCK,
-    N_CALLBLOCK
+    N_CALLBLOCK,
+    N_AUTOESCAPE
 } ph__nkind;
 
 /* Name of the variable holding a filter block's rendered body. */
@@ -156,6 +157,7 @@ typedef struct ph__macro {
     ph__body body;
     const ph__tpl *tpl;
     int line;
+    bool varargs, kwargs; /* the body reads `varargs` / `kwargs` */
 } ph__macro;
 
 struct ph__node {
@@ -171,19 +173,25 @@ struct ph__node {
             ph__body els;
         } ifs;
         struct {
-            ph_slice names[2];
+            ph_slice *names;
             int nnames;
             ph__expr *iter;
             ph__expr *filter; /* for x in y if cond */
             ph__body body, els;
+            bool recursive;
         } loop;
         struct {
-            ph_slice names[2];
+            ph_slice *names;
             int nnames;
             ph_slice attr; /* set ns.attr = ... when attr.len > 0 */
             ph__expr *value;
             ph__body body; /* N_SETBLOCK */
+            ph__expr *chain; /* N_SETBLOCK: filters applied to the body, or NULL */
         } set;
+        struct {
+            ph__expr *on; /* {% autoescape expr %} */
+            ph__body body;
+        } autoesc;
         struct {
             ph_slice name;
             ph__body body;
@@ -197,6 +205,7 @@ struct ph__node {
             ph_slice alias;
             ph_slice *names, *aliases;
             size_t nnames;
+            int context; /* with context 1, without 0, not said -1 */
         } inc;
         ph__macro *macro;
         struct {
@@ -268,20 +277,37 @@ typedef struct ph__var {
 typedef struct ph__loop {
     size_t index0, length;
     const ph_value *items; /* for previtem/nextitem (may be NULL) */
-    const ph__macro *unused;
+    const ph__node *node;  /* the for: loop(...) of a recursive loop */
+    size_t depth0;         /* recursion level of a recursive loop */
+    ph_value last;         /* loop.changed(): the previous arguments */
+    bool has_last;
 } ph__loop;
 
 /* `caller`: the call block plus the call site's scope, so that its body
  * sees the variables of the place it was written. */
 typedef struct ph__closure {
     const ph__macro *m;
-    size_t floor, nvars, top_end;
+    size_t floor, nvars, top_start, top_end;
     bool autoescape; /* of the call site */
+    bool hide_top;   /* the call site's lookup rules (see ph__rs) */
+    const ph_value *modvars, *ctx;
 } ph__closure;
 
+/* A macro of an imported template: it sees that template's top-level
+ * variables (modvars) and, imported with context, the importer's
+ * variables (ctx), never the caller's. */
+typedef struct ph__bmacro {
+    const ph__macro *m;
+    const ph_value *modvars; /* map */
+    const ph_value *ctx;     /* map or NULL */
+} ph__bmacro;
+
+/* A bound method, or an object with state (joiner, cycler): name says
+ * which; state is arena memory of the render. */
 typedef struct ph__method {
     ph_value self;
     ph_slice name;
+    void *state;
 } ph__method;
 
 struct ph__rs {
@@ -293,7 +319,8 @@ struct ph__rs {
     size_t nvars, capvars;
     size_t floor;       /* lookups do not go below this (macro frames) */
     size_t sstart;      /* start of the innermost scope: where set writes */
-    size_t top_end;     /* vars [0, top_end) are the template's top level */
+    size_t top_start;   /* vars [top_start, top_end) are the template's top */
+    size_t top_end;     /* level (imported templates start a new one) */
     bool in_toplevel;   /* whether sets go to the top level */
     const ph__tpl *tpl; /* template being rendered (for errors, autoescape) */
     int line;
@@ -306,8 +333,20 @@ struct ph__rs {
     ph_slice block_name;
     bool in_block;
     bool suppress; /* child template after extends: no output */
+    int esc_override; /* {% autoescape %}: 0/1, or -1 (the template's) */
+    /* Lookups inside an imported template or an include without context:
+     * the top-level vars of the render are hidden, modvars (the imported
+     * template's top level) is searched instead. */
+    bool hide_top;
+    const ph_value *modvars;
     const char *errmsg;
 };
+
+/* Whether output is escaped at this point of the render. */
+static inline bool ph__autoesc(const ph__rs *rs)
+{
+    return rs->esc_override >= 0 ? rs->esc_override != 0 : rs->tpl->autoescape;
+}
 
 int ph__rs_error(ph__rs *rs, int code, const char *fmt, ...) PH_PRINTF(3, 4);
 bool ph__truthy(const ph_value *v);

@@ -57,13 +57,17 @@ static inline const ph_value *lookup(const ph__rs *rs, ph_slice name)
         if (v->name.len == name.len && memcmp(v->name.ptr, name.ptr, name.len) == 0)
             return &v->val;
     }
-    if (rs->floor > 0)
-        for (size_t i = rs->top_end; i > 0; i--) {
+    const ph_value *r;
+    if (rs->hide_top) {
+        if (rs->modvars && (r = ph_tpl_map_get(rs->modvars, name)) != NULL)
+            return r;
+    } else if (rs->floor > rs->top_start)
+        for (size_t i = rs->top_end; i > rs->top_start; i--) {
             const ph__var *v = &rs->vars[i - 1];
             if (v->name.len == name.len && memcmp(v->name.ptr, name.ptr, name.len) == 0)
                 return &v->val;
         }
-    const ph_value *r = ph_tpl_map_get(rs->ctx, name);
+    r = ph_tpl_map_get(rs->ctx, name);
     if (r)
         return r;
     return ph_tpl_map_get(&rs->set->globals, name);
@@ -182,7 +186,7 @@ static inline int write_value(ph__rs *rs, ph_buf *out, const ph_value *v)
     int rc;
     switch (v->kind) {
     case PH_V_STR:
-        if (rs->tpl->autoescape && !v->safe)
+        if (ph__autoesc(rs) && !v->safe)
             rc = put_escaped(out, v->u.s.ptr, v->u.s.len);
         else {
             out_append(out, v->u.s.ptr, v->u.s.len);
@@ -208,7 +212,7 @@ static inline int write_value(ph__rs *rs, ph_buf *out, const ph_value *v)
         ph_slice s;
         if ((rc = ph__str_of(rs->arena, v, &s)) < 0)
             return ph__rs_error(rs, rc, "cannot print value");
-        if (rs->tpl->autoescape)
+        if (ph__autoesc(rs))
             rc = put_escaped(out, s.ptr, s.len);
         else
             rc = ph_buf_append(out, s.ptr, s.len);
@@ -318,7 +322,7 @@ static int arith(ph__rs *rs, ph__op op, const ph_value *a, const ph_value *b, ph
 {
     if (op == OP_CONCAT)
         return concat_strs(rs, a, b,
-                           rs->tpl->autoescape && ((a->kind == PH_V_STR && a->safe) ||
+                           ph__autoesc(rs) && ((a->kind == PH_V_STR && a->safe) ||
                                                    (b->kind == PH_V_STR && b->safe)),
                            out);
     if (a->kind == PH_V_UNDEFINED || b->kind == PH_V_UNDEFINED)
@@ -483,6 +487,8 @@ overflow:
 static inline int eval(ph__rs *rs, const ph__expr *e, ph_value *out);
 static int render_body(ph__rs *rs, const ph__body *b, ph_buf *out);
 static int render_root(ph__rs *rs, const ph__tpl *t, ph_buf *out);
+static int render_isolated(ph__rs *rs, const ph__tpl *t, const ph_value *ctx, ph_buf *out,
+                           ph_value *mod);
 
 static int slice_value(ph__rs *rs, const ph__expr *e, const ph_value *obj, ph_value *out)
 {
@@ -592,7 +598,7 @@ static int call_super(ph__rs *rs, ph_value *out)
         if (ph_buf_status(&buf) < 0)
             return oom(rs);
         *out = ph_tpl_strn(buf.ptr ? buf.ptr : "", buf.len);
-        out->safe = rs->tpl->autoescape;
+        out->safe = ph__autoesc(rs);
         return 0;
     }
     return ph__rs_error(rs, PH_EUNDEFINED, "there is no parent block called '%.*s'",
@@ -700,7 +706,9 @@ static int eval_slow(ph__rs *rs, const ph__expr *e, ph_value *out)
         if (v)
             *out = *v;
         else if (ph_slice_eq_cstr(e->u.name, "range") || ph_slice_eq_cstr(e->u.name, "dict") ||
-                 ph_slice_eq_cstr(e->u.name, "namespace")) {
+                 ph_slice_eq_cstr(e->u.name, "namespace") ||
+                 ph_slice_eq_cstr(e->u.name, "joiner") || ph_slice_eq_cstr(e->u.name, "cycler") ||
+                 ph_slice_eq_cstr(e->u.name, "self")) {
             out->kind = PH_V_METHOD;
             ph__method *m = PH_ARENA_NEW(rs->arena, ph__method);
             if (!m) {
@@ -892,39 +900,46 @@ static int eval_slow(ph__rs *rs, const ph__expr *e, ph_value *out)
 /* ---- macros and calls ---- */
 
 /* Calls macro m (or, with cl, a call block's body in its call site's
+ * scope; with bm, a macro of an imported template in that template's
  * scope), passing `caller` when given. */
 static int call_macro_ex(ph__rs *rs, const ph__macro *m, ph_value *args, size_t nargs,
                          ph_tpl_kwarg *kw, size_t nkw, const ph_value *caller,
-                         const ph__closure *cl, ph_value *out);
-
-static int call_macro(ph__rs *rs, const ph__macro *m, ph_value *args, size_t nargs,
-                      ph_tpl_kwarg *kw, size_t nkw, ph_value *out)
+                         const ph__closure *cl, const ph__bmacro *bm, ph_value *out)
 {
-    return call_macro_ex(rs, m, args, nargs, kw, nkw, NULL, NULL, out);
-}
-
-static int call_macro_ex(ph__rs *rs, const ph__macro *m, ph_value *args, size_t nargs,
-                         ph_tpl_kwarg *kw, size_t nkw, const ph_value *caller,
-                         const ph__closure *cl, ph_value *out)
-{
-    if (nargs > m->nparams)
+    if (nargs > m->nparams && !m->varargs)
         return ph__rs_error(rs, PH_ETYPE, "macro '%.*s' takes not more than %zu argument(s)",
                             (int)m->name.len, m->name.ptr, m->nparams);
+    ph_value kwmap = {.kind = PH_V_UNDEFINED};
     for (size_t k = 0; k < nkw; k++) {
         size_t i;
         for (i = 0; i < m->nparams; i++)
             if (ph_slice_eq(m->params[i], kw[k].name))
                 break;
-        if (i == m->nparams)
-            return ph__rs_error(rs, PH_ETYPE, "macro '%.*s' takes no keyword argument '%.*s'",
-                                (int)m->name.len, m->name.ptr, (int)kw[k].name.len, kw[k].name.ptr);
+        if (i == m->nparams) {
+            if (!m->kwargs)
+                return ph__rs_error(rs, PH_ETYPE, "macro '%.*s' takes no keyword argument '%.*s'",
+                                    (int)m->name.len, m->name.ptr, (int)kw[k].name.len,
+                                    kw[k].name.ptr);
+            if (kwmap.kind != PH_V_MAP && (kwmap = ph_tpl_map_new(rs->arena)).kind != PH_V_MAP)
+                return oom(rs);
+            if (ph_tpl_map_set(rs->arena, &kwmap, ph_tpl_strn(kw[k].name.ptr, kw[k].name.len),
+                               kw[k].value) < 0)
+                return oom(rs);
+            continue;
+        }
         if (i < nargs)
             return ph__rs_error(rs, PH_ETYPE,
                                 "macro '%.*s' got multiple values for argument '%.*s'",
                                 (int)m->name.len, m->name.ptr, (int)kw[k].name.len, kw[k].name.ptr);
     }
+    /* Markup when the caller autoescapes, as Jinja */
+    bool esc = cl ? cl->autoescape : ph__autoesc(rs);
     size_t save_n = rs->nvars, save_floor = rs->floor, save_top = rs->top_end;
+    size_t save_top_start = rs->top_start;
     bool save_top_flag = rs->in_toplevel, save_in_block = rs->in_block;
+    bool save_hide = rs->hide_top;
+    const ph_value *save_mod = rs->modvars, *save_ctx = rs->ctx;
+    int save_esc = rs->esc_override;
     const ph__tpl *save_tpl = rs->tpl;
     int save_line = rs->line;
     if (rs->in_toplevel)
@@ -935,12 +950,21 @@ static int call_macro_ex(ph__rs *rs, const ph__macro *m, ph_value *args, size_t 
     rs->sstart = rs->nvars;
     rs->tpl = m->tpl;
     rs->in_block = false;
+    rs->esc_override = -1;
     int rc = 0;
     if (cl) {
         /* the call site's locals, copied into this frame; its top level */
         for (size_t i = cl->floor; i < cl->nvars && rc >= 0; i++)
             rc = push_var(rs, rs->vars[i].name, rs->vars[i].val);
+        rs->top_start = cl->top_start;
         rs->top_end = cl->top_end;
+        rs->hide_top = cl->hide_top;
+        rs->modvars = cl->modvars;
+        rs->ctx = cl->ctx;
+    } else if (bm) {
+        rs->hide_top = true;
+        rs->modvars = bm->modvars;
+        rs->ctx = bm->ctx;
     }
     if (caller && rc >= 0)
         rc = push_var(rs, PH_SLICE("caller"), *caller);
@@ -961,18 +985,36 @@ static int call_macro_ex(ph__rs *rs, const ph__macro *m, ph_value *args, size_t 
         if (rc >= 0)
             rc = push_var(rs, m->params[i], v);
     }
+    if (m->varargs && rc >= 0) {
+        ph_value va = ph_tpl_list_new(rs->arena);
+        va.safe = true; /* a tuple */
+        for (size_t i = m->nparams; i < nargs && rc >= 0; i++)
+            if (ph_tpl_list_push(rs->arena, &va, args[i]) < 0)
+                rc = oom(rs);
+        if (rc >= 0)
+            rc = push_var(rs, PH_SLICE("varargs"), va);
+    }
+    if (m->kwargs && rc >= 0) {
+        if (kwmap.kind != PH_V_MAP && (kwmap = ph_tpl_map_new(rs->arena)).kind != PH_V_MAP)
+            rc = oom(rs);
+        else
+            rc = push_var(rs, PH_SLICE("kwargs"), kwmap);
+    }
     ph_buf buf;
     ph_buf_init(&buf, rs->arena);
     if (rc >= 0)
         rc = render_body(rs, &m->body, &buf);
-    /* Markup when the caller autoescapes, as Jinja */
-    bool esc = cl ? cl->autoescape : save_tpl->autoescape;
     rs->nvars = save_n;
     rs->floor = save_floor;
     rs->sstart = save_sstart;
     rs->top_end = save_top;
+    rs->top_start = save_top_start;
     rs->in_toplevel = save_top_flag;
     rs->in_block = save_in_block;
+    rs->hide_top = save_hide;
+    rs->modvars = save_mod;
+    rs->ctx = save_ctx;
+    rs->esc_override = save_esc;
     rs->tpl = save_tpl;
     rs->line = save_line;
     if (rc < 0)
@@ -983,6 +1025,20 @@ static int call_macro_ex(ph__rs *rs, const ph__macro *m, ph_value *args, size_t 
     out->safe = esc;
     return 0;
 }
+
+static int call_macro_value(ph__rs *rs, const ph_value *fn, ph_value *args, size_t nargs,
+                            ph_tpl_kwarg *kw, size_t nkw, const ph_value *caller, ph_value *out)
+{
+    if (fn->safe) { /* bound to an imported template */
+        const ph__bmacro *bm = fn->u.p;
+        return call_macro_ex(rs, bm->m, args, nargs, kw, nkw, caller, NULL, bm, out);
+    }
+    return call_macro_ex(rs, fn->u.p, args, nargs, kw, nkw, caller, NULL, NULL, out);
+}
+
+static int loop_run(ph__rs *rs, const ph__node *n, const ph_value *seq, size_t depth0,
+                    ph_buf *out);
+static int render_block_by_name(ph__rs *rs, ph_slice name, ph_value *out);
 
 int ph__call_method(ph__rs *rs, const ph__method *m, ph_value *args, size_t nargs, ph_tpl_kwarg *kw,
                     size_t nkw, ph_value *out);
@@ -1006,13 +1062,36 @@ int ph__call_value(ph__rs *rs, const ph_value *fn, ph_value *args, size_t nargs,
         return 0;
     }
     case PH_V_MACRO:
-        return call_macro(rs, fn->u.p, args, nargs, kw, nkw, out);
+        return call_macro_value(rs, fn, args, nargs, kw, nkw, NULL, out);
     case PH_V_CALLER: {
         const ph__closure *cl = fn->u.p;
-        return call_macro_ex(rs, cl->m, args, nargs, kw, nkw, NULL, cl, out);
+        return call_macro_ex(rs, cl->m, args, nargs, kw, nkw, NULL, cl, NULL, out);
     }
-    case PH_V_METHOD:
+    case PH_V_LOOP: { /* loop(children) in a recursive for */
+        const ph__loop *l = fn->u.p;
+        if (!l->node || !l->node->u.loop.recursive)
+            return ph__rs_error(rs, PH_ETYPE,
+                                "Tried to call non recursive loop.  Maybe you forgot the "
+                                "'recursive' modifier.");
+        if (nargs != 1 || nkw)
+            return ph__rs_error(rs, PH_ETYPE, "loop() takes exactly one argument");
+        ph_buf buf;
+        ph_buf_init(&buf, rs->arena);
+        int rc = loop_run(rs, l->node, &args[0], l->depth0 + 1, &buf);
+        if (rc < 0)
+            return rc;
+        if (ph_buf_status(&buf) < 0)
+            return oom(rs);
+        *out = ph_tpl_strn(buf.ptr ? buf.ptr : "", buf.len);
+        out->safe = ph__autoesc(rs);
+        return 0;
+    }
+    case PH_V_METHOD: {
+        const ph__method *m = fn->u.p;
+        if (ph_slice_eq_cstr(m->name, "\x01block")) /* self.name() */
+            return render_block_by_name(rs, (ph_slice){m->self.u.s.ptr, m->self.u.s.len}, out);
         return ph__call_method(rs, fn->u.p, args, nargs, kw, nkw, out);
+    }
     case PH_V_UNDEFINED:
         return ph__rs_error(rs, PH_EUNDEFINED, "undefined value is not callable");
     default:
@@ -1062,16 +1141,16 @@ static void scope_leave(ph__rs *rs, const scope_save *s)
     rs->sstart = s->sstart;
 }
 
-static int render_for(ph__rs *rs, const ph__node *n, ph_buf *out)
+/* Runs the body of for-node n over seq (the else body when nothing is
+ * left after the loop's filter); depth0 counts recursive loop() calls. */
+static int loop_run(ph__rs *rs, const ph__node *n, const ph_value *seq, size_t depth0,
+                    ph_buf *out)
 {
-    ph_value seq;
-    int rc = eval(rs, n->u.loop.iter, &seq);
-    if (rc < 0)
-        return rc;
-    rs->line = n->line;
     ph_value *items;
     size_t count;
-    if ((rc = ph__iterate(rs, &seq, &items, &count)) < 0)
+    int rc;
+    rs->line = n->line;
+    if ((rc = ph__iterate(rs, seq, &items, &count)) < 0)
         return rc;
     /* items of a map are its keys; take a stable copy when filtering */
     scope_save sv;
@@ -1108,6 +1187,8 @@ static int render_for(ph__rs *rs, const ph__node *n, ph_buf *out)
     }
     lp->length = count;
     lp->items = items;
+    lp->node = n;
+    lp->depth0 = depth0;
     ph_value loopv = {.kind = PH_V_LOOP, .u.p = lp};
     for (size_t i = 0; i < count; i++) {
         rs->nvars = sstart;
@@ -1128,6 +1209,15 @@ static int render_for(ph__rs *rs, const ph__node *n, ph_buf *out)
     if (rc >= 0 && count == 0)
         rc = render_body(rs, &n->u.loop.els, out);
     return rc;
+}
+
+static int render_for(ph__rs *rs, const ph__node *n, ph_buf *out)
+{
+    ph_value seq;
+    int rc = eval(rs, n->u.loop.iter, &seq);
+    if (rc < 0)
+        return rc;
+    return loop_run(rs, n, &seq, 0, out);
 }
 
 static const ph__tpl *resolve(ph__rs *rs, const ph__node *n, bool *missing_ok)
@@ -1161,6 +1251,101 @@ static const ph__tpl *resolve(ph__rs *rs, const ph__node *n, bool *missing_ok)
         s = PH_SLICE("?");
     ph__rs_error(rs, PH_ENOTFOUND, "template '%.*s' not found", (int)s.len, s.ptr);
     return NULL;
+}
+
+/* Renders t in a fresh top level that sees ctx (a map or NULL) and the
+ * globals but none of the render's variables: an include without context,
+ * or an imported template.  With mod, the variables t set at its top level
+ * are collected into a new map *mod (names starting with '_' stay private,
+ * as in Jinja), its macros bound to that map.  The render state is
+ * restored on return. */
+static int render_isolated(ph__rs *rs, const ph__tpl *t, const ph_value *ctx, ph_buf *out,
+                           ph_value *mod)
+{
+    ph__rs save = *rs;
+    rs->floor = rs->sstart = rs->top_start = rs->top_end = rs->nvars;
+    rs->in_toplevel = true;
+    rs->hide_top = false;
+    rs->modvars = NULL;
+    rs->ctx = ctx;
+    rs->esc_override = -1;
+    rs->in_block = false;
+    int rc = render_root(rs, t, out);
+    if (rc >= 0 && mod) {
+        ph_value *mp = PH_ARENA_NEW(rs->arena, ph_value);
+        if (!mp)
+            rc = oom(rs);
+        else if ((*mp = ph_tpl_map_new(rs->arena)).kind != PH_V_MAP)
+            rc = oom(rs);
+        for (size_t i = save.nvars; i < rs->nvars && rc >= 0; i++) {
+            ph__var *v = &rs->vars[i];
+            if (v->name.len && v->name.ptr[0] == '_')
+                continue;
+            ph_value val = v->val;
+            if (val.kind == PH_V_MACRO && !val.safe) {
+                ph__bmacro *bm = PH_ARENA_NEW(rs->arena, ph__bmacro);
+                if (!bm) {
+                    rc = oom(rs);
+                    break;
+                }
+                bm->m = val.u.p;
+                bm->modvars = mp;
+                bm->ctx = ctx;
+                val.u.p = bm;
+                val.safe = true; /* bound */
+            }
+            if (ph_tpl_map_set(rs->arena, mp, ph_tpl_strn(v->name.ptr, v->name.len), val) < 0)
+                rc = oom(rs);
+        }
+        if (rc >= 0)
+            *mod = *mp;
+    }
+    const char *errmsg = rs->errmsg;
+    ph__var *vars = rs->vars;
+    size_t capvars = rs->capvars;
+    *rs = save;
+    rs->errmsg = errmsg;
+    rs->vars = vars; /* the array may have moved while growing */
+    rs->capvars = capvars;
+    return rc;
+}
+
+/* self.name(): block name as the most derived template defines it. */
+static int render_block_by_name(ph__rs *rs, ph_slice name, ph_value *out)
+{
+    for (size_t k = 0; k < rs->nchain; k++) {
+        const ph__node *d = ph__tpl_block(rs->chain[k], name);
+        if (!d)
+            continue;
+        ph__rs save = *rs;
+        bool esc = ph__autoesc(rs);
+        scope_save sv;
+        scope_enter(rs, &sv);
+        rs->block_level = k;
+        rs->block_name = name;
+        rs->in_block = true;
+        rs->tpl = rs->chain[k];
+        rs->esc_override = -1;
+        ph_buf buf;
+        ph_buf_init(&buf, rs->arena);
+        int rc = render_body(rs, &d->u.block.body, &buf);
+        scope_leave(rs, &sv);
+        const char *errmsg = rs->errmsg;
+        ph__var *vars = rs->vars;
+        size_t capvars = rs->capvars;
+        *rs = save;
+        rs->errmsg = errmsg;
+        rs->vars = vars;
+        rs->capvars = capvars;
+        if (rc < 0)
+            return rc;
+        if (ph_buf_status(&buf) < 0)
+            return oom(rs);
+        *out = ph_tpl_strn(buf.ptr ? buf.ptr : "", buf.len);
+        out->safe = esc;
+        return 0;
+    }
+    return ph__rs_error(rs, PH_EUNDEFINED, "no block named '%.*s'", (int)name.len, name.ptr);
 }
 
 static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
@@ -1229,7 +1414,18 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         if (ph_buf_status(&b) < 0)
             return oom(rs);
         ph_value v = ph_tpl_strn(b.ptr ? b.ptr : "", b.len);
-        v.safe = rs->tpl->autoescape;
+        v.safe = ph__autoesc(rs);
+        if (n->u.set.chain) { /* {% set x | filter %} */
+            size_t save_n = rs->nvars;
+            if ((rc = push_var(rs, PH_SLICE(PH__FILTERBLOCK_VAR), v)) < 0)
+                return rc;
+            rc = eval(rs, n->u.set.chain, &v);
+            rs->nvars = save_n;
+            if (rs->in_toplevel)
+                rs->top_end = rs->nvars;
+            if (rc < 0)
+                return rc;
+        }
         return set_var(rs, n->u.set.names[0], v, scope_start_of(rs));
     }
     case N_MACRO: {
@@ -1285,6 +1481,8 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         const ph__tpl *t = resolve(rs, n, &missing_ok);
         if (!t)
             return (n->u.inc.ignore_missing && !missing_ok && !rs->errmsg) ? 0 : PH_ENOTFOUND;
+        if (n->u.inc.context == 0) /* without context: globals only */
+            return render_isolated(rs, t, NULL, out, NULL);
         const ph__tpl **save_chain = rs->chain;
         size_t save_nchain = rs->nchain, save_level = rs->block_level;
         bool save_in = rs->in_block;
@@ -1308,19 +1506,13 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         const ph__tpl *t = resolve(rs, n, NULL);
         if (!t)
             return PH_ENOTFOUND;
-        ph_value mod = ph_tpl_map_new(rs->arena);
-        if (mod.kind != PH_V_MAP)
-            return oom(rs);
-        /* the module's exports: its top-level macros */
-        for (size_t i = 0; i < t->body.n; i++) {
-            const ph__node *m = t->body.items[i];
-            if (m->kind != N_MACRO)
-                continue;
-            ph_value mv = {.kind = PH_V_MACRO, .u.p = m->u.macro};
-            if (ph_tpl_map_set(rs->arena, &mod,
-                               ph_tpl_strn(m->u.macro->name.ptr, m->u.macro->name.len), mv) < 0)
-                return oom(rs);
-        }
+        /* Jinja imports without context unless told otherwise */
+        ph_value mod;
+        ph_buf scratch;
+        ph_buf_init(&scratch, rs->arena);
+        if ((rc = render_isolated(rs, t, n->u.inc.context == 1 ? rs->ctx : NULL, &scratch, &mod)) <
+            0)
+            return rc;
         rs->line = n->line;
         if (n->u.inc.nnames == 0)
             return set_var(rs, n->u.inc.alias, mod, scope_start_of(rs));
@@ -1333,6 +1525,16 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         }
         return 0;
     }
+    case N_AUTOESCAPE: {
+        ph_value on;
+        if ((rc = eval(rs, n->u.autoesc.on, &on)) < 0)
+            return rc;
+        int save = rs->esc_override;
+        rs->esc_override = ph__truthy(&on);
+        rc = render_body(rs, &n->u.autoesc.body, out);
+        rs->esc_override = save;
+        return rc;
+    }
     case N_FILTERBLOCK: {
         ph_buf b;
         ph_buf_init(&b, rs->arena);
@@ -1342,7 +1544,7 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         if (rc >= 0 && ph_buf_status(&b) < 0)
             rc = oom(rs);
         ph_value body = ph_tpl_strn(b.ptr ? b.ptr : "", b.len), v;
-        body.safe = rs->tpl->autoescape;
+        body.safe = ph__autoesc(rs);
         if (rc >= 0)
             rc = push_var(rs, PH_SLICE(PH__FILTERBLOCK_VAR), body);
         if (rc >= 0 && (rc = eval(rs, n->u.fblock.chain, &v)) >= 0)
@@ -1375,11 +1577,15 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         cl->m = n->u.cblock.caller;
         cl->floor = rs->floor;
         cl->nvars = rs->nvars;
+        cl->top_start = rs->top_start;
         cl->top_end = rs->in_toplevel ? rs->nvars : rs->top_end;
-        cl->autoescape = rs->tpl->autoescape;
+        cl->autoescape = ph__autoesc(rs);
+        cl->hide_top = rs->hide_top;
+        cl->modvars = rs->modvars;
+        cl->ctx = rs->ctx;
         ph_value callerv = {.kind = PH_V_CALLER, .u.p = cl};
         ph_value v;
-        if ((rc = call_macro_ex(rs, fn.u.p, args, na, kw, nk, &callerv, NULL, &v)) < 0)
+        if ((rc = call_macro_value(rs, &fn, args, na, kw, nk, &callerv, &v)) < 0)
             return rc;
         return write_value(rs, out, &v);
     }
@@ -1478,6 +1684,7 @@ int ph__render_tpl(const ph_tpl_set *set, const ph__tpl *t, const ph_tpl_ctx *ct
                  .arena = arena,
                  .ctx = ctx ? ph_tpl_ctx_vars(ctx) : NULL,
                  .in_toplevel = true,
+                 .esc_override = -1,
                  .tpl = t};
     if (out->cap - out->len < 8192)
         ph_buf_reserve(out, 8192); /* fewer regrowths for a typical page */

@@ -1053,6 +1053,12 @@ int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out)
             *out = ph_tpl_bool(l->index0 + 1 == l->length);
         else if (ph_slice_eq_cstr(name, "length"))
             *out = ph_tpl_int((int64_t)l->length);
+        else if (ph_slice_eq_cstr(name, "depth"))
+            *out = ph_tpl_int((int64_t)l->depth0 + 1);
+        else if (ph_slice_eq_cstr(name, "depth0"))
+            *out = ph_tpl_int((int64_t)l->depth0);
+        else if (ph_slice_eq_cstr(name, "changed"))
+            break;
         else if (ph_slice_eq_cstr(name, "previtem")) {
             if (l->index0 > 0 && l->items)
                 *out = l->items[l->index0 - 1];
@@ -1063,6 +1069,39 @@ int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out)
             break;
         return 0;
     }
+    case PH_V_METHOD: {
+        const ph__method *mt = obj->u.p;
+        if (ph_slice_eq_cstr(mt->name, "self")) { /* self.blockname */
+            ph__method *b = PH_ARENA_NEW(rs->arena, ph__method);
+            if (!b)
+                return ph__rs_error(rs, PH_ENOMEM, "out of memory");
+            b->name = PH_SLICE("\x01block");
+            b->self = ph_tpl_strn(name.ptr, name.len);
+            out->kind = PH_V_METHOD;
+            out->u.p = b;
+            return 0;
+        }
+        if (ph_slice_eq_cstr(mt->name, "\x01cycler")) {
+            const ph_value *st = mt->state; /* [items list, position] */
+            if (ph_slice_eq_cstr(name, "current")) {
+                const ph_vlist *l = st[0].u.list;
+                *out = l->len ? l->items[st[1].u.i % (int64_t)l->len] : ph_tpl_none();
+                return 0;
+            }
+            if (ph_slice_eq_cstr(name, "next") || ph_slice_eq_cstr(name, "reset")) {
+                ph__method *b = PH_ARENA_NEW(rs->arena, ph__method);
+                if (!b)
+                    return ph__rs_error(rs, PH_ENOMEM, "out of memory");
+                b->name = name.ptr[0] == 'n' ? PH_SLICE("\x01cycler.next")
+                                             : PH_SLICE("\x01cycler.reset");
+                b->state = mt->state;
+                b->self = ph_tpl_none();
+                out->kind = PH_V_METHOD;
+                out->u.p = b;
+            }
+        }
+        return 0;
+    }
     default:
         break;
     }
@@ -1070,7 +1109,14 @@ int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out)
     static const char *const methods[] = {"items",   "keys",  "values",     "get",      "upper",
                                           "lower",   "strip", "startswith", "endswith", "split",
                                           "replace", "title", "capitalize", "cycle",    "lstrip",
-                                          "rstrip",  "join",  "count",      "format"};
+                                          "rstrip",  "join",  "count",      "format",
+                                          "changed", "find", "rfind", "index", "rindex",
+                                          "isdigit", "isalpha", "isalnum", "isspace",
+                                          "islower", "isupper", "istitle", "swapcase",
+                                          "center", "ljust", "rjust", "zfill", "partition",
+                                          "rpartition", "rsplit", "splitlines",
+                                          "removeprefix", "removesuffix", "casefold",
+                                          "expandtabs", "isdecimal", "isnumeric"};
     bool ok = false;
     if (obj->kind == PH_V_MAP || obj->kind == PH_V_STR || obj->kind == PH_V_LOOP)
         for (size_t i = 0; i < PH_COUNTOF(methods) && !ok; i++)
