@@ -13,7 +13,10 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS   ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -fPIC \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(SANFLAGS)
-LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+# libunistring (templates' Unicode case mapping) ships no .pc file in Debian
+# 12: pkg-config when it has one, else the plain -l.
+UNISTRING_LIBS := $(shell pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(UNISTRING_LIBS) -lpthread -lm
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif

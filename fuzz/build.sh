@@ -9,7 +9,7 @@ CC=${CC:-clang}
 PKGS="libmicrohttpd sqlite3 libpq libsodium jansson"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(pkg-config --cflags $PKGS 2>/dev/null)"
 SAN="-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer"
-LIBS="$(pkg-config --libs $PKGS 2>/dev/null) -lpthread -lm"
+LIBS="$(pkg-config --libs $PKGS 2>/dev/null) $(pkg-config --libs libunistring 2>/dev/null || echo -lunistring) -lpthread -lm"
 out=build/fuzz
 mkdir -p "$out/obj"
 # Library objects are built with fuzzer-no-link so they are instrumented

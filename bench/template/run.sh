@@ -12,7 +12,8 @@ out=${BUILD:-$top/build}/bench
 mkdir -p "$out"
 cd "$top"
 cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude -o "$out/bench_template" bench/template/bench_template.c \
-    src/core/*.c src/template/*.c $(pkg-config --cflags --libs jansson) -lpthread -lm
+    src/core/*.c src/template/*.c $(pkg-config --cflags --libs jansson) \
+    $(pkg-config --libs libunistring 2>/dev/null || echo -lunistring) -lpthread -lm
 BENCH_PRINT=1 "$out/bench_template" "$here" 1 >"$out/phial.html"
 BENCH_PRINT=1 /usr/bin/python3 "$here/bench_jinja.py" "$here" 1 >"$out/jinja.html"
 if cmp -s "$out/phial.html" "$out/jinja.html"; then

@@ -857,6 +857,18 @@ static bool bind_fargs(cstate *c, const tok *t, ph__expr *f, ph__expr **args, si
         for (i = 0; i < np; i++)
             if (ph_slice_eq_cstr(kwn[k], d->params[i]))
                 break;
+        if (i == np && d->varkw) {
+            size_t capn = f->u.filter.nkw, capv = f->u.filter.nkw;
+            ph_slice *nn = grow(c, f->u.filter.kwnames, &capn, f->u.filter.nkw, sizeof(ph_slice));
+            ph__expr **nv = grow(c, f->u.filter.kwvals, &capv, f->u.filter.nkw, sizeof(ph__expr *));
+            if (!nn || !nv)
+                return false;
+            f->u.filter.kwnames = nn;
+            f->u.filter.kwvals = nv;
+            f->u.filter.kwnames[f->u.filter.nkw] = kwn[k];
+            f->u.filter.kwvals[f->u.filter.nkw++] = kwv[k];
+            continue;
+        }
         if (i == np) {
             cerr(c, t->line, t->col, "'%s' got an unexpected keyword argument '%.*s'", d->name,
                  (int)kwn[k].len, kwn[k].ptr);

@@ -4,7 +4,7 @@
  * truncate, join, sort, round, format (Python %-formatting), urlencode,
  * striptags, ...; the tests defined, none, even, divisibleby, ...; and the
  * few methods templates call on values (dict.items(), str.upper(),
- * loop.cycle(), range()).  Case mapping is ASCII only.
+ * loop.cycle(), range()).  Case mapping is Unicode's (unicode.c).
  */
 #include "internal.h"
 
@@ -55,17 +55,6 @@ static V mkstr(const char *p, size_t n, bool safe)
     V v = ph_tpl_strn(p, n);
     v.safe = safe;
     return v;
-}
-
-static char *adup(ph__rs *rs, const char *p, size_t n)
-{
-    char *d = ph_arena_alloc(rs->arena, n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
 }
 
 static V bufval(ph_buf *b, bool safe)
@@ -124,44 +113,21 @@ static int f_length(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
     return 0;
 }
 
-enum { CASE_UPPER, CASE_LOWER, CASE_TITLE, CASE_CAP };
+enum {
+    CASE_UPPER = PH__CASE_UPPER,
+    CASE_LOWER = PH__CASE_LOWER,
+    CASE_TITLE = PH__CASE_TITLE,
+    CASE_CAP = PH__CASE_CAP
+};
 
 static int change_case(ph__rs *rs, V *v, int mode, V *out)
 {
-    ph_slice s;
+    ph_slice s, r;
     if (str_arg(rs, v, &s) < 0)
         return PH_ENOMEM;
-    char *d = adup(rs, s.ptr, s.len);
-    if (!d)
+    if (ph__case_map(rs->arena, s, mode, &r) < 0)
         return oom(rs);
-    bool start = true;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)d[i];
-        switch (mode) {
-        case CASE_UPPER:
-            d[i] = (char)toupper(c);
-            break;
-        case CASE_LOWER:
-            d[i] = (char)tolower(c);
-            break;
-        case CASE_CAP:
-            d[i] = (char)(i == 0 ? toupper(c) : tolower(c));
-            break;
-        case CASE_TITLE: {
-            bool sep = c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-                       c == '\v' || c == '(' || c == '{' || c == '[' || c == '<';
-            if (sep)
-                start = true;
-            else if (start) {
-                d[i] = (char)toupper(c);
-                start = false;
-            } else
-                d[i] = (char)tolower(c);
-            break;
-        }
-        }
-    }
-    *out = mkstr(d, s.len, vsafe(v));
+    *out = mkstr(r.ptr, r.len, vsafe(v));
     return 0;
 }
 
@@ -249,7 +215,7 @@ static int f_string(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
     return ph__to_str(rs, v, out);
 }
 
-static int attr_of(ph__rs *rs, const V *item, const V *attr, V *out)
+int ph__attr_path(ph__rs *rs, const V *item, const V *attr, V *out)
 {
     if (!given(attr) || attr->kind == PH_V_NONE) {
         *out = *item;
@@ -260,18 +226,27 @@ static int attr_of(ph__rs *rs, const V *item, const V *attr, V *out)
     ph_slice s;
     if (str_arg(rs, attr, &s) < 0)
         return PH_ENOMEM;
-    /* dotted paths: "a.b" */
+    /* dotted paths, numeric parts as indexes: "a.b", "tags.0" */
     V cur = *item;
     size_t st = 0;
     for (size_t i = 0; i <= s.len; i++) {
-        if (i == s.len || s.ptr[i] == '.') {
-            V nx;
-            int rc = ph__getattr(rs, &cur, (ph_slice){s.ptr + st, i - st}, &nx);
-            if (rc < 0)
-                return rc;
-            cur = nx;
-            st = i + 1;
-        }
+        if (i < s.len && s.ptr[i] != '.')
+            continue;
+        ph_slice part = {s.ptr + st, i - st};
+        int64_t idx;
+        V nx, key;
+        int rc;
+        if (part.len && ph_parse_i64(part, &idx) == 0 && part.ptr[0] != '-' && part.ptr[0] != '+')
+            key = ph_tpl_int(idx);
+        else
+            key = ph_tpl_strn(part.ptr, part.len);
+        if ((rc = ph__getitem(rs, &cur, &key, &nx)) < 0)
+            return rc;
+        if (nx.kind == PH_V_UNDEFINED && cur.kind == PH_V_MAP && key.kind == PH_V_STR &&
+            (rc = ph__getattr(rs, &cur, part, &nx)) < 0)
+            return rc;
+        cur = nx;
+        st = i + 1;
     }
     *out = cur;
     return 0;
@@ -290,7 +265,7 @@ static int f_join(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
         return oom(rs);
     bool any_safe = vsafe(&a[0]);
     for (size_t i = 0; i < n; i++) {
-        if ((rc = attr_of(rs, &items[i], &a[1], &vals[i])) < 0)
+        if ((rc = ph__attr_path(rs, &items[i], &a[1], &vals[i])) < 0)
             return rc;
         any_safe |= vsafe(&vals[i]);
     }
@@ -604,38 +579,26 @@ typedef struct sort_item {
     V key, val;
 } sort_item;
 
-/* Merge sort (stable, like Python's) with an error-reporting comparison. */
-static int sort_cmp(ph__rs *rs, const V *a, const V *b, bool cs, int *res)
+/* Merge sort (stable, like Python's) with an error-reporting comparison.
+ * Keys are already case-folded when the sort ignores case. */
+static int sort_cmp(ph__rs *rs, const V *a, const V *b, int *res)
 {
-    if (!cs && a->kind == PH_V_STR && b->kind == PH_V_STR) {
-        size_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
-        for (size_t i = 0; i < n; i++) {
-            int x = tolower((unsigned char)a->u.s.ptr[i]),
-                y = tolower((unsigned char)b->u.s.ptr[i]);
-            if (x != y) {
-                *res = x < y ? -1 : 1;
-                return 0;
-            }
-        }
-        *res = a->u.s.len < b->u.s.len ? -1 : a->u.s.len > b->u.s.len;
-        return 0;
-    }
     return ph__compare(rs, a, b, res);
 }
 
-static int merge_sort(ph__rs *rs, sort_item *it, sort_item *tmp, size_t n, bool cs, bool rev)
+static int merge_sort(ph__rs *rs, sort_item *it, sort_item *tmp, size_t n, bool rev)
 {
     if (n < 2)
         return 0;
     size_t h = n / 2;
     int rc;
-    if ((rc = merge_sort(rs, it, tmp, h, cs, rev)) < 0 ||
-        (rc = merge_sort(rs, it + h, tmp, n - h, cs, rev)) < 0)
+    if ((rc = merge_sort(rs, it, tmp, h, rev)) < 0 ||
+        (rc = merge_sort(rs, it + h, tmp, n - h, rev)) < 0)
         return rc;
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
         int c;
-        if ((rc = sort_cmp(rs, &it[j].key, &it[i].key, cs, &c)) < 0)
+        if ((rc = sort_cmp(rs, &it[j].key, &it[i].key, &c)) < 0)
             return rc;
         /* take right only when strictly before left (stability) */
         bool right = rev ? c > 0 : c < 0;
@@ -649,7 +612,80 @@ static int merge_sort(ph__rs *rs, sort_item *it, sort_item *tmp, size_t n, bool 
     return 0;
 }
 
-static int sorted_items(ph__rs *rs, V *v, V *attr, bool cs, bool rev, sort_item **out, size_t *n)
+/* Jinja's ignore_case: a string key lowercased (each part of a
+ * multi-attribute key). */
+static int fold_key(ph__rs *rs, V *k)
+{
+    if (k->kind == PH_V_STR) {
+        ph_slice o;
+        if (ph__case_map(rs->arena, (ph_slice){k->u.s.ptr, k->u.s.len}, PH__CASE_LOWER, &o) < 0)
+            return oom(rs);
+        *k = ph_tpl_strn(o.ptr, o.len);
+    } else if (k->kind == PH_V_LIST && k->safe) {
+        V c = ph_tpl_list_new(rs->arena);
+        c.safe = true;
+        for (size_t i = 0; i < k->u.list->len; i++) {
+            V x = k->u.list->items[i];
+            int rc = fold_key(rs, &x);
+            if (rc < 0)
+                return rc;
+            if (ph_tpl_list_push(rs->arena, &c, x) < 0)
+                return oom(rs);
+        }
+        *k = c;
+    }
+    return 0;
+}
+
+int ph__sort_by_keys(ph__rs *rs, V *keys, V *vals, size_t n, bool cs, bool rev)
+{
+    sort_item *it = ph_arena_alloc(rs->arena, (n + 1) * sizeof(sort_item));
+    sort_item *tmp = ph_arena_alloc(rs->arena, (n + 1) * sizeof(sort_item));
+    if (!it || !tmp)
+        return oom(rs);
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        it[i].key = keys[i];
+        it[i].val = vals[i];
+        if (!cs && (rc = fold_key(rs, &it[i].key)) < 0)
+            return rc;
+    }
+    if ((rc = merge_sort(rs, it, tmp, n, rev)) < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = it[i].key;
+        vals[i] = it[i].val;
+    }
+    return 0;
+}
+
+/* The key of item for attribute: a path, or with multi several paths
+ * separated by commas ("city,age") giving a tuple of values. */
+static int sort_key(ph__rs *rs, const V *item, const V *attr, bool multi, V *out)
+{
+    ph_slice s;
+    if (!multi || attr->kind != PH_V_STR || !memchr(attr->u.s.ptr, ',', attr->u.s.len))
+        return ph__attr_path(rs, item, attr, out);
+    s = (ph_slice){attr->u.s.ptr, attr->u.s.len};
+    *out = ph_tpl_list_new(rs->arena);
+    out->safe = true;
+    size_t st = 0;
+    for (size_t i = 0; i <= s.len; i++) {
+        if (i < s.len && s.ptr[i] != ',')
+            continue;
+        V part = ph_tpl_strn(s.ptr + st, i - st), x;
+        int rc = ph__attr_path(rs, item, &part, &x);
+        if (rc < 0)
+            return rc;
+        if (ph_tpl_list_push(rs->arena, out, x) < 0)
+            return oom(rs);
+        st = i + 1;
+    }
+    return 0;
+}
+
+static int sorted_items_m(ph__rs *rs, V *v, V *attr, bool cs, bool rev, bool multi,
+                          sort_item **out, size_t *n)
 {
     V *items;
     int rc = ph__iterate(rs, v, &items, n);
@@ -661,13 +697,20 @@ static int sorted_items(ph__rs *rs, V *v, V *attr, bool cs, bool rev, sort_item 
         return oom(rs);
     for (size_t i = 0; i < *n; i++) {
         it[i].val = items[i];
-        if ((rc = attr_of(rs, &items[i], attr, &it[i].key)) < 0)
+        if ((rc = sort_key(rs, &items[i], attr, multi, &it[i].key)) < 0)
+            return rc;
+        if (!cs && (rc = fold_key(rs, &it[i].key)) < 0)
             return rc;
     }
-    if ((rc = merge_sort(rs, it, tmp, *n, cs, rev)) < 0)
+    if ((rc = merge_sort(rs, it, tmp, *n, rev)) < 0)
         return rc;
     *out = it;
     return 0;
+}
+
+static int sorted_items(ph__rs *rs, V *v, V *attr, bool cs, bool rev, sort_item **out, size_t *n)
+{
+    return sorted_items_m(rs, v, attr, cs, rev, false, out, n);
 }
 
 static int f_sort(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
@@ -675,7 +718,7 @@ static int f_sort(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
     (void)e;
     sort_item *it;
     size_t n;
-    int rc = sorted_items(rs, v, &a[2], ph__truthy(&a[1]), ph__truthy(&a[0]), &it, &n);
+    int rc = sorted_items_m(rs, v, &a[2], ph__truthy(&a[1]), ph__truthy(&a[0]), true, &it, &n);
     if (rc < 0)
         return rc;
     *out = ph_tpl_list_new(rs->arena);
@@ -704,7 +747,7 @@ static int minmax(ph__rs *rs, V *v, V *a, bool max, V *out)
     size_t k = n - 1;
     while (k > 0) {
         int c;
-        if ((rc = sort_cmp(rs, &it[k - 1].key, &it[n - 1].key, ph__truthy(&a[0]), &c)) < 0)
+        if ((rc = sort_cmp(rs, &it[k - 1].key, &it[n - 1].key, &c)) < 0)
             return rc;
         if (c != 0)
             break;
@@ -801,14 +844,30 @@ static int f_format(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
 {
     size_t n = 0;
     for (int i = 0; i < PH__TPL_MAX_FARGS; i++)
-        if (e->u.filter.args[i])
+        if (given(&a[i]))
             n = (size_t)i + 1;
     ph_slice s;
     if (str_arg(rs, v, &s) < 0)
         return PH_ENOMEM;
     ph_buf b;
     ph_buf_init(&b, rs->arena);
-    int rc = ph__percent_format(rs, s, a, n, false, &b);
+    int rc;
+    if (e->u.filter.nkw) { /* '%(a)s'|format(a=1) */
+        if (n)
+            return ph__rs_error(rs, PH_EINVAL,
+                                "can't handle positional and keyword arguments at the same time");
+        V map = ph_tpl_map_new(rs->arena);
+        for (size_t i = 0; i < e->u.filter.nkw; i++) {
+            V x;
+            if ((rc = ph__eval(rs, e->u.filter.kwvals[i], &x)) < 0)
+                return rc;
+            ph_slice k = e->u.filter.kwnames[i];
+            if (ph_tpl_map_set(rs->arena, &map, ph_tpl_strn(k.ptr, k.len), x) < 0)
+                return oom(rs);
+        }
+        rc = ph__percent_format(rs, s, &map, 1, true, &b);
+    } else
+        rc = ph__percent_format(rs, s, a, n, false, &b);
     if (rc < 0)
         return rc;
     *out = bufval(&b, false);
@@ -1081,7 +1140,7 @@ static int f_sum(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
     V acc = given(&a[1]) ? a[1] : ph_tpl_int(0);
     for (size_t i = 0; i < n; i++) {
         V x;
-        if ((rc = attr_of(rs, &items[i], &a[0], &x)) < 0)
+        if ((rc = ph__attr_path(rs, &items[i], &a[0], &x)) < 0)
             return rc;
         if (!is_num(&acc) || !is_num(&x))
             return ph__rs_error(rs, PH_ETYPE, "unsupported operand type(s) for +: '%s' and '%s'",
@@ -1222,23 +1281,22 @@ static int f_map(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
             return PH_ENOMEM;
         if (!(fd = ph__filter_find(s)))
             return ph__rs_error(rs, PH_EINVAL, "no filter named '%.*s'", (int)s.len, s.ptr);
-    } else if (!given(&a[1]))
+    } else if (!given(&a[6]))
         return ph__rs_error(rs, PH_EINVAL, "map requires a filter or attribute");
     *out = ph_tpl_list_new(rs->arena);
     for (size_t i = 0; i < n; i++) {
         V r;
-        if (fd) {
-            V noargs[PH__TPL_MAX_FARGS];
-            for (int k = 0; k < PH__TPL_MAX_FARGS; k++)
-                noargs[k] = ph_tpl_undefined();
-            static const ph__expr none_expr;
-            if ((rc = fd->fn(rs, &none_expr, &items[i], noargs, &r)) < 0)
+        if (fd) { /* map('replace', 'a', '4'): the filter's own arguments */
+            size_t nf = 0;
+            while (nf < 5 && given(&a[1 + nf]))
+                nf++;
+            if ((rc = ph__apply_def(rs, fd, &items[i], &a[1], nf, &r)) < 0)
                 return rc;
         } else {
-            if ((rc = attr_of(rs, &items[i], &a[1], &r)) < 0)
+            if ((rc = ph__attr_path(rs, &items[i], &a[6], &r)) < 0)
                 return rc;
-            if (r.kind == PH_V_UNDEFINED && given(&a[2]))
-                r = a[2];
+            if (r.kind == PH_V_UNDEFINED && given(&a[7]))
+                r = a[7];
         }
         if (ph_tpl_list_push(rs->arena, out, r) < 0)
             return oom(rs);
@@ -1249,50 +1307,76 @@ static int f_map(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
 static int f_tojson(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out);
 
 static const ph__filter_def filters[] = {
-    {"abs", f_abs, {NULL}},
-    {"attr", f_attr, {"name"}},
-    {"batch", f_batch, {"linecount", "fill_with"}},
-    {"capitalize", f_capitalize, {NULL}},
-    {"center", f_center, {"width"}},
-    {"count", f_length, {NULL}},
-    {"d", f_default, {"default_value", "boolean"}},
-    {"default", f_default, {"default_value", "boolean"}},
-    {"e", f_escape, {NULL}},
-    {"escape", f_escape, {NULL}},
-    {"first", f_first, {NULL}},
-    {"float", f_float, {"default"}},
-    {"forceescape", f_escape, {NULL}},
-    {"format", f_format, {"_0", "_1", "_2", "_3", "_4", "_5"}},
-    {"indent", f_indent, {"width", "first", "blank"}},
-    {"int", f_int, {"default", "base"}},
-    {"join", f_join, {"d", "attribute"}},
-    {"last", f_last, {NULL}},
-    {"length", f_length, {NULL}},
-    {"list", f_list, {NULL}},
-    {"lower", f_lower, {NULL}},
-    {"map", f_map, {"_0", "attribute", "default"}},
-    {"max", f_max, {"case_sensitive", "attribute"}},
-    {"min", f_min, {"case_sensitive", "attribute"}},
-    {"replace", f_replace, {"old", "new", "count"}},
-    {"reverse", f_reverse, {NULL}},
-    {"round", f_round, {"precision", "method"}},
-    {"safe", f_safe, {NULL}},
-    {"sort", f_sort, {"reverse", "case_sensitive", "attribute"}},
-    {"string", f_string, {NULL}},
-    {"striptags", f_striptags, {NULL}},
-    {"sum", f_sum, {"attribute", "start"}},
-    {"title", f_title, {NULL}},
-    {"tojson", f_tojson, {"indent"}},
-    {"trim", f_trim, {"chars"}},
-    {"truncate", f_truncate, {"length", "killwords", "end", "leeway"}},
-    {"upper", f_upper, {NULL}},
-    {"urlencode", f_urlencode, {NULL}},
-    {"wordcount", f_wordcount, {NULL}},
+    {"abs", f_abs, {NULL}, false},
+    {"attr", f_attr, {"name"}, false},
+    {"batch", f_batch, {"linecount", "fill_with"}, false},
+    {"capitalize", f_capitalize, {NULL}, false},
+    {"center", f_center, {"width"}, false},
+    {"count", f_length, {NULL}, false},
+    {"d", f_default, {"default_value", "boolean"}, false},
+    {"default", f_default, {"default_value", "boolean"}, false},
+    {"e", f_escape, {NULL}, false},
+    {"escape", f_escape, {NULL}, false},
+    {"first", f_first, {NULL}, false},
+    {"float", f_float, {"default"}, false},
+    {"forceescape", ph__f_forceescape, {NULL}, false},
+    {"groupby", ph__f_groupby, {"attribute", "default", "case_sensitive"}, false},
+    {"filesizeformat", ph__f_filesizeformat, {"binary"}, false},
+    {"dictsort", ph__f_dictsort, {"case_sensitive", "by", "reverse"}, false},
+    {"items", ph__f_items, {NULL}, false},
+    {"reject", ph__f_reject, {"_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7"}, false},
+    {"rejectattr", ph__f_rejectattr, {"_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7"}, false},
+    {"select", ph__f_select, {"_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7"}, false},
+    {"selectattr", ph__f_selectattr, {"_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7"}, false},
+    {"slice", ph__f_slice, {"slices", "fill_with"}, false},
+    {"unique", ph__f_unique, {"case_sensitive", "attribute"}, false},
+    {"urlize", ph__f_urlize, {"trim_url_limit", "nofollow", "target", "rel", "extra_schemes"}, false},
+    {"wordwrap", ph__f_wordwrap, {"width", "break_long_words", "wrapstring", "break_on_hyphens"}, false},
+    {"xmlattr", ph__f_xmlattr, {"autospace"}, false},
+    {"format", f_format, {"_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7"}, true},
+    {"indent", f_indent, {"width", "first", "blank"}, false},
+    {"int", f_int, {"default", "base"}, false},
+    {"join", f_join, {"d", "attribute"}, false},
+    {"last", f_last, {NULL}, false},
+    {"length", f_length, {NULL}, false},
+    {"list", f_list, {NULL}, false},
+    {"lower", f_lower, {NULL}, false},
+    {"map", f_map, {"_0", "_1", "_2", "_3", "_4", "_5", "attribute", "default"}, false},
+    {"max", f_max, {"case_sensitive", "attribute"}, false},
+    {"min", f_min, {"case_sensitive", "attribute"}, false},
+    {"replace", f_replace, {"old", "new", "count"}, false},
+    {"reverse", f_reverse, {NULL}, false},
+    {"round", f_round, {"precision", "method"}, false},
+    {"safe", f_safe, {NULL}, false},
+    {"sort", f_sort, {"reverse", "case_sensitive", "attribute"}, false},
+    {"string", f_string, {NULL}, false},
+    {"striptags", f_striptags, {NULL}, false},
+    {"sum", f_sum, {"attribute", "start"}, false},
+    {"title", f_title, {NULL}, false},
+    {"tojson", f_tojson, {"indent"}, false},
+    {"trim", f_trim, {"chars"}, false},
+    {"truncate", f_truncate, {"length", "killwords", "end", "leeway"}, false},
+    {"upper", f_upper, {NULL}, false},
+    {"urlencode", f_urlencode, {NULL}, false},
+    {"wordcount", f_wordcount, {NULL}, false},
 };
 
 /* tojson: compact JSON with the HTML-sensitive characters escaped as Jinja
  * does (<, >, &, ' as \u00XX); result is safe. */
-static int json_out(ph__rs *rs, ph_buf *b, const V *v, int depth)
+/* Python's json.dumps layout: compact with ", " or, with an indent,
+ * one item a line. */
+typedef struct json_fmt {
+    ph_slice indent; /* NULL ptr: no indent */
+} json_fmt;
+
+static void json_nl(ph_buf *b, const json_fmt *f, int level)
+{
+    ph_buf_putc(b, '\n');
+    for (int i = 0; i < level; i++)
+        ph_buf_slice(b, f->indent);
+}
+
+static int json_out(ph__rs *rs, ph_buf *b, const V *v, int depth, const json_fmt *f)
 {
     if (depth > 100)
         return ph__rs_error(rs, PH_ELIMIT, "tojson: nested too deeply");
@@ -1365,10 +1449,14 @@ static int json_out(ph__rs *rs, ph_buf *b, const V *v, int depth)
         ph_buf_putc(b, '[');
         for (size_t i = 0; i < n; i++) {
             if (i)
-                ph_buf_puts(b, ", ");
-            if ((rc = json_out(rs, b, &items[i], depth + 1)) < 0)
+                ph_buf_puts(b, f->indent.ptr ? "," : ", ");
+            if (f->indent.ptr)
+                json_nl(b, f, depth + 1);
+            if ((rc = json_out(rs, b, &items[i], depth + 1, f)) < 0)
                 return rc;
         }
+        if (f->indent.ptr && n)
+            json_nl(b, f, depth);
         ph_buf_putc(b, ']');
         return 0;
     }
@@ -1384,18 +1472,22 @@ static int json_out(ph__rs *rs, ph_buf *b, const V *v, int depth)
             return rc;
         for (size_t i = 0; i < n; i++) {
             if (i)
-                ph_buf_puts(b, ", ");
+                ph_buf_puts(b, f->indent.ptr ? "," : ", ");
+            if (f->indent.ptr)
+                json_nl(b, f, depth + 1);
             V key = it[i].val;
-            if ((rc = json_out(rs, b, &key, depth + 1)) < 0)
+            if ((rc = json_out(rs, b, &key, depth + 1, f)) < 0)
                 return rc;
             ph_buf_puts(b, ": ");
             const V *val = NULL;
             for (size_t k = 0; k < v->u.map->len; k++)
                 if (ph__equal(&v->u.map->keys[k], &key))
                     val = &v->u.map->vals[k];
-            if ((rc = json_out(rs, b, val, depth + 1)) < 0)
+            if ((rc = json_out(rs, b, val, depth + 1, f)) < 0)
                 return rc;
         }
+        if (f->indent.ptr && n)
+            json_nl(b, f, depth);
         ph_buf_putc(b, '}');
         return 0;
     }
@@ -1408,16 +1500,43 @@ static int json_out(ph__rs *rs, ph_buf *b, const V *v, int depth)
 static int f_tojson(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
 {
     (void)e;
-    (void)a;
+    json_fmt f = {{NULL, 0}};
+    if (is_int(&a[0])) { /* indent=2: that many spaces */
+        int64_t n = ival(&a[0]);
+        if (n > 64)
+            return ph__rs_error(rs, PH_ELIMIT, "tojson: indent over 64");
+        char *sp = ph_arena_alloc(rs->arena, 65);
+        if (!sp)
+            return oom(rs);
+        memset(sp, ' ', 64);
+        f.indent = (ph_slice){sp, n > 0 ? (size_t)n : 0};
+    } else if (a[0].kind == PH_V_STR)
+        f.indent = (ph_slice){a[0].u.s.ptr, a[0].u.s.len};
+    else if (given(&a[0]) && a[0].kind != PH_V_NONE)
+        return ph__rs_error(rs, PH_ETYPE, "tojson: indent must be an integer or a string");
     ph_buf b;
     ph_buf_init(&b, rs->arena);
-    int rc = json_out(rs, &b, v, 0);
+    int rc = json_out(rs, &b, v, 0, &f);
     if (rc < 0)
         return rc;
     if (ph_buf_status(&b) < 0)
         return oom(rs);
     *out = bufval(&b, true);
     return 0;
+}
+
+int ph__apply_def(ph__rs *rs, const ph__filter_def *d, V *v, const V *args, size_t nargs, V *out)
+{
+    static const ph__expr none_expr;
+    V a[PH__TPL_MAX_FARGS];
+    size_t np = 0;
+    while (np < PH__TPL_MAX_FARGS && d->params[np])
+        np++;
+    if (nargs > np)
+        return ph__rs_error(rs, PH_ETYPE, "too many arguments for '%s'", d->name);
+    for (size_t i = 0; i < PH__TPL_MAX_FARGS; i++)
+        a[i] = i < nargs ? args[i] : ph_tpl_undefined();
+    return d->fn(rs, &none_expr, v, a, out);
 }
 
 const ph__filter_def *ph__filter_find(ph_slice name)
@@ -1581,36 +1700,37 @@ static int t_upper(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
 }
 
 static const ph__filter_def tests[] = {
-    {"boolean", t_boolean, {NULL}},
-    {"callable", t_callable, {NULL}},
-    {"defined", t_defined, {NULL}},
-    {"divisibleby", t_divisibleby, {"num"}},
-    {"eq", t_eq, {"b"}},
-    {"equalto", t_eq, {"b"}},
-    {"escaped", t_escaped, {NULL}},
-    {"even", t_even, {NULL}},
-    {"false", t_false, {NULL}},
-    {"float", t_float, {NULL}},
-    {"ge", t_ge, {"b"}},
-    {"greaterthan", t_gt, {"b"}},
-    {"gt", t_gt, {"b"}},
-    {"integer", t_integer, {NULL}},
-    {"iterable", t_iterable, {NULL}},
-    {"le", t_le, {"b"}},
-    {"lessthan", t_lt, {"b"}},
-    {"lower", t_lower, {NULL}},
-    {"lt", t_lt, {"b"}},
-    {"mapping", t_mapping, {NULL}},
-    {"ne", t_ne, {"b"}},
-    {"none", t_none, {NULL}},
-    {"number", t_number, {NULL}},
-    {"odd", t_odd, {NULL}},
-    {"sameas", t_sameas, {"other"}},
-    {"sequence", t_sequence, {NULL}},
-    {"string", t_string, {NULL}},
-    {"true", t_true, {NULL}},
-    {"undefined", t_undefined, {NULL}},
-    {"upper", t_upper, {NULL}},
+    {"boolean", t_boolean, {NULL}, false},
+    {"callable", t_callable, {NULL}, false},
+    {"defined", t_defined, {NULL}, false},
+    {"divisibleby", t_divisibleby, {"num"}, false},
+    {"eq", t_eq, {"b"}, false},
+    {"equalto", t_eq, {"b"}, false},
+    {"escaped", t_escaped, {NULL}, false},
+    {"even", t_even, {NULL}, false},
+    {"false", t_false, {NULL}, false},
+    {"float", t_float, {NULL}, false},
+    {"ge", t_ge, {"b"}, false},
+    {"greaterthan", t_gt, {"b"}, false},
+    {"gt", t_gt, {"b"}, false},
+    {"integer", t_integer, {NULL}, false},
+    {"iterable", t_iterable, {NULL}, false},
+    {"le", t_le, {"b"}, false},
+    {"lessthan", t_lt, {"b"}, false},
+    {"in", ph__t_in, {"seq"}, false},
+    {"lower", t_lower, {NULL}, false},
+    {"lt", t_lt, {"b"}, false},
+    {"mapping", t_mapping, {NULL}, false},
+    {"ne", t_ne, {"b"}, false},
+    {"none", t_none, {NULL}, false},
+    {"number", t_number, {NULL}, false},
+    {"odd", t_odd, {NULL}, false},
+    {"sameas", t_sameas, {"other"}, false},
+    {"sequence", t_sequence, {NULL}, false},
+    {"string", t_string, {NULL}, false},
+    {"true", t_true, {NULL}, false},
+    {"undefined", t_undefined, {NULL}, false},
+    {"upper", t_upper, {NULL}, false},
 };
 
 const ph__filter_def *ph__test_find(ph_slice name)

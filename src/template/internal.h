@@ -13,7 +13,7 @@
 
 #define PH__TPL_MAX_PARSE_DEPTH 100  /* nesting of tags and expressions */
 #define PH__TPL_MAX_RENDER_DEPTH 600 /* recursive eval/render frames */
-#define PH__TPL_MAX_FARGS 6          /* parameters of a filter or test */
+#define PH__TPL_MAX_FARGS 8          /* parameters of a filter or test */
 
 typedef struct ph__tpl ph__tpl;
 typedef struct ph__expr ph__expr;
@@ -67,7 +67,8 @@ typedef int (*ph__filter_fn)(ph__rs *rs, const ph__expr *e, ph_value *v, ph_valu
 typedef struct ph__filter_def {
     const char *name;
     ph__filter_fn fn;
-    const char *params[PH__TPL_MAX_FARGS];
+    const char *params[PH__TPL_MAX_FARGS]; /* "_0", "_1"...: positional only */
+    bool varkw; /* other keyword arguments go to filter.kwnames/kwvals */
 } ph__filter_def;
 
 struct ph__expr {
@@ -113,6 +114,9 @@ struct ph__expr {
             const ph__filter_def *def;
             ph__expr *args[PH__TPL_MAX_FARGS];
             bool negate; /* tests: is not */
+            ph_slice *kwnames; /* keywords beyond params (def->varkw) */
+            ph__expr **kwvals;
+            size_t nkw;
         } filter;
         struct {
             ph__expr **items;
@@ -370,5 +374,52 @@ int ph__percent_format(ph__rs *rs, ph_slice fmt, const ph_value *args, size_t na
                        bool mapping_ok, ph_buf *out);
 int ph__call_value(ph__rs *rs, const ph_value *fn, ph_value *args, size_t nargs, ph_tpl_kwarg *kw,
                    size_t nkw, ph_value *out);
+/* Evaluates an expression of the tree (for filters with extra keywords). */
+int ph__eval(ph__rs *rs, const ph__expr *e, ph_value *out);
+/* Python's `x in seq`. */
+int ph__contains(ph__rs *rs, const ph_value *x, const ph_value *seq, bool *res);
+/* item.attr for a Jinja attribute path ("a.b", "tags.0"); attr not given
+ * or none: the item itself. */
+int ph__attr_path(ph__rs *rs, const ph_value *item, const ph_value *attr, ph_value *out);
+/* Applies test or filter def to v with positional args (missing ones
+ * undefined). */
+int ph__apply_def(ph__rs *rs, const ph__filter_def *d, ph_value *v, const ph_value *args,
+                  size_t nargs, ph_value *out);
+
+/* ---- Unicode (unicode.c, through libunistring) ---- */
+
+enum { PH__CASE_UPPER, PH__CASE_LOWER, PH__CASE_TITLE, PH__CASE_CAP, PH__CASE_STRTITLE,
+       PH__CASE_SWAP, PH__CASE_FOLD };
+/* Python's str.upper/lower/capitalize/title/swapcase/casefold, and
+ * Jinja's title filter (PH__CASE_TITLE), on UTF-8 s into the arena.  0, or
+ * PH_ENOMEM / PH_EINVAL (not UTF-8). */
+int ph__case_map(ph_arena *a, ph_slice s, int mode, ph_slice *out);
+/* Python's str.isspace() for one code point. */
+bool ph__uc_isspace(uint32_t c);
+/* Decodes one code point at s[*i] (advancing *i); invalid bytes give
+ * U+FFFD. */
+uint32_t ph__utf8_next(const char *s, size_t n, size_t *i);
+
+/* ---- filters of filters_seq.c ---- */
+
+#define PH__FILTER(name) int name(ph__rs *rs, const ph__expr *e, ph_value *v, ph_value *a, ph_value *out)
+PH__FILTER(ph__f_select);
+PH__FILTER(ph__f_reject);
+PH__FILTER(ph__f_selectattr);
+PH__FILTER(ph__f_rejectattr);
+PH__FILTER(ph__f_groupby);
+PH__FILTER(ph__f_dictsort);
+PH__FILTER(ph__f_slice);
+PH__FILTER(ph__f_unique);
+PH__FILTER(ph__f_items);
+PH__FILTER(ph__f_wordwrap);
+PH__FILTER(ph__f_urlize);
+PH__FILTER(ph__f_filesizeformat);
+PH__FILTER(ph__f_xmlattr);
+PH__FILTER(ph__f_forceescape);
+PH__FILTER(ph__t_in);
+/* Stable sort of n values by keys (compared with Python's rules; strings
+ * case-folded unless cs); rev reverses.  Sorts vals along with keys. */
+int ph__sort_by_keys(ph__rs *rs, ph_value *keys, ph_value *vals, size_t n, bool cs, bool rev);
 
 #endif

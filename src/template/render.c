@@ -275,7 +275,7 @@ static int concat_strs(ph__rs *rs, const ph_value *a, const ph_value *b, bool ma
     return 0;
 }
 
-static int contains(ph__rs *rs, const ph_value *x, const ph_value *seq, bool *res)
+int ph__contains(ph__rs *rs, const ph_value *x, const ph_value *seq, bool *res)
 {
     *res = false;
     if (seq->kind == PH_V_STR) {
@@ -689,6 +689,11 @@ static inline int eval(ph__rs *rs, const ph__expr *e, ph_value *out)
     return eval_slow(rs, e, out);
 }
 
+int ph__eval(ph__rs *rs, const ph__expr *e, ph_value *out)
+{
+    return eval(rs, e, out);
+}
+
 static int eval_slow(ph__rs *rs, const ph__expr *e, ph_value *out)
 {
     if (++rs->depth > PH__TPL_MAX_RENDER_DEPTH) {
@@ -823,7 +828,7 @@ static int eval_slow(ph__rs *rs, const ph__expr *e, ph_value *out)
                 break;
             case OP_IN:
             case OP_NOTIN:
-                rc = contains(rs, &a, &b, &res);
+                rc = ph__contains(rs, &a, &b, &res);
                 if (e->u.cmp.ops[i] == OP_NOTIN)
                     res = !res;
                 break;

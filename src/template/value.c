@@ -578,7 +578,7 @@ static int value_out(ph_buf *b, const ph_value *v, bool repr, int depth)
         return PH_ELIMIT;
     switch (v->kind) {
     case PH_V_UNDEFINED:
-        return 0;
+        return repr ? ph_buf_puts(b, "Undefined") : 0;
     case PH_V_NONE:
         return ph_buf_puts(b, "None");
     case PH_V_BOOL:
@@ -1069,6 +1069,15 @@ int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out)
             break;
         return 0;
     }
+    case PH_V_LIST:
+        /* groupby's (grouper, list) tuples */
+        if (obj->safe && obj->u.list->len == 2) {
+            if (ph_slice_eq_cstr(name, "grouper"))
+                *out = obj->u.list->items[0];
+            else if (ph_slice_eq_cstr(name, "list"))
+                *out = obj->u.list->items[1];
+        }
+        return 0;
     case PH_V_METHOD: {
         const ph__method *mt = obj->u.p;
         if (ph_slice_eq_cstr(mt->name, "self")) { /* self.blockname */
