@@ -2152,6 +2152,9 @@ int ph__call_method(ph__rs *rs, const ph__method *m, ph_value *args, size_t narg
     }
     static const ph__expr none_expr;
     if (self->kind == PH_V_STR) {
+        int rc = ph__str_method(rs, name, self, args, nargs, kw, nkw, out);
+        if (rc != 1)
+            return rc;
         if (ph_slice_eq_cstr(name, "upper"))
             return change_case(rs, &s, CASE_UPPER, out);
         if (ph_slice_eq_cstr(name, "lower"))

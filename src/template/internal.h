@@ -400,6 +400,11 @@ bool ph__uc_isspace(uint32_t c);
  * U+FFFD. */
 uint32_t ph__utf8_next(const char *s, size_t n, size_t *i);
 
+/* Python's str methods (strmethods.c) on self (a string): 0 or a
+ * negative code, or 1 when name is not one of them. */
+int ph__str_method(ph__rs *rs, ph_slice name, const ph_value *self, ph_value *args, size_t nargs,
+                   ph_tpl_kwarg *kw, size_t nkw, ph_value *out);
+
 /* ---- filters of filters_seq.c ---- */
 
 #define PH__FILTER(name) int name(ph__rs *rs, const ph__expr *e, ph_value *v, ph_value *a, ph_value *out)
