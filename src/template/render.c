@@ -1496,7 +1496,10 @@ static int render_node(ph__rs *rs, const ph__node *n, ph_buf *out)
         scope_save sv;
         scope_enter(rs, &sv);
         rs->in_block = false;
-        rc = render_root(rs, t, out);
+        /* an included template sees the caller's variables but not its loop */
+        rc = push_var(rs, PH_SLICE("loop"), ph_tpl_undefined());
+        if (rc >= 0)
+            rc = render_root(rs, t, out);
         scope_leave(rs, &sv);
         rs->chain = save_chain;
         rs->nchain = save_nchain;
