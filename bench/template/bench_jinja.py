@@ -26,10 +26,10 @@ def main():
                              autoescape=jinja2.select_autoescape(["html"]))
     t = env.get_template("fortunes.html")
     out = ""
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in range(n):
         out = t.render(fortunes=rows)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     if os.environ.get("BENCH_PRINT"):
         sys.stdout.write(out)
         return
