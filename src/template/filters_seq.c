@@ -976,3 +976,54 @@ int ph__f_urlize(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
     *out = mkstr(b.ptr, b.len, ph__autoesc(rs));
     return 0;
 }
+
+/* pprint: Python's repr of the value (pprint.pformat wraps what does not
+ * fit in 80 columns; this does not). */
+int ph__f_pprint(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
+{
+    (void)e;
+    (void)a;
+    ph_buf b;
+    ph_buf_init(&b, rs->arena);
+    V l = ph_tpl_list_new(rs->arena);
+    if (ph_tpl_list_push(rs->arena, &l, *v) < 0 || ph_tpl_value_str(&b, &l) < 0 || b.len < 2)
+        return oom(rs);
+    *out = mkstr(b.ptr + 1, b.len - 2, false); /* "[repr]" without the brackets */
+    return 0;
+}
+
+/* random: one item, chosen with the C library's arc4random. */
+int ph__f_random(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
+{
+    (void)e;
+    (void)a;
+    V *items;
+    size_t n;
+    int rc = ph__iterate(rs, v, &items, &n);
+    if (rc < 0)
+        return rc;
+    if (n == 0) { /* Jinja: an undefined value */
+        *out = ph_tpl_undefined();
+        return 0;
+    }
+    *out = items[n > 1 ? arc4random_uniform((uint32_t)(n > UINT32_MAX ? UINT32_MAX : n)) : 0];
+    return 0;
+}
+
+/* the tests `filter` and `test`: whether a filter / test of that name exists */
+int ph__t_filter(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
+{
+    (void)rs;
+    (void)e;
+    (void)a;
+    *out = ph_tpl_bool(v->kind == PH_V_STR && ph__filter_find((ph_slice){v->u.s.ptr, v->u.s.len}));
+    return 0;
+}
+int ph__t_test(ph__rs *rs, const ph__expr *e, V *v, V *a, V *out)
+{
+    (void)rs;
+    (void)e;
+    (void)a;
+    *out = ph_tpl_bool(v->kind == PH_V_STR && ph__test_find((ph_slice){v->u.s.ptr, v->u.s.len}));
+    return 0;
+}

@@ -423,6 +423,10 @@ PH__FILTER(ph__f_filesizeformat);
 PH__FILTER(ph__f_xmlattr);
 PH__FILTER(ph__f_forceescape);
 PH__FILTER(ph__t_in);
+PH__FILTER(ph__f_pprint);
+PH__FILTER(ph__f_random);
+PH__FILTER(ph__t_filter);
+PH__FILTER(ph__t_test);
 /* Stable sort of n values by keys (compared with Python's rules; strings
  * case-folded unless cs); rev reverses.  Sorts vals along with keys. */
 int ph__sort_by_keys(ph__rs *rs, ph_value *keys, ph_value *vals, size_t n, bool cs, bool rev);
