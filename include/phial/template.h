@@ -1,5 +1,5 @@
 /*
- * Phial templates: a Jinja2 subset compiled once at start-up and rendered by
+ * Phial templates: Jinja2 templates compiled once at start-up and rendered by
  * walking the compiled tree.  A template set (ph_tpl_set) holds every
  * template of a folder, the registered global functions and values, and is
  * read-only after loading, so many threads may render from it at once (in
@@ -19,17 +19,15 @@
  *     const char *msg;
  *     if (ph_tpl_render(set, "register.html", ctx, NULL, arena, &out, &msg) < 0) ...
  *
- * Supported: {{ }}, if/elif/else, for/else (with `if` filter, loop.*,
- * unpacking), set (also block set and `set ns.attr`), with, block/extends/
- * super(), include (ignore missing), macro (defaults, keyword arguments),
- * import / from-import of macros, call blocks (caller()), filter blocks, raw, comments, whitespace
- * control; Jinja's expression syntax including tuples, dict literals,
- * slices, chained comparisons and Python number semantics.  Not supported:
- * recursive loops, loop.depth/changed, macro
- * varargs/kwargs, the sandbox.  Unlike Jinja's default Undefined, an
- * attribute of an undefined value is undefined (empty) instead of an error
- * (strict mode makes it an error).  Case filters (upper, title, ...) map
- * ASCII letters only.
+ * Supported: the Jinja2 that Flask applications use (README, Templates):
+ * every statement of Jinja's default environment (for with recursive
+ * loops, loop.changed(), extends/block/super()/self, include and import
+ * with or without context, macros with varargs/kwargs, call blocks, set
+ * blocks with filters, autoescape blocks, ...), all built-in filters and
+ * tests, Python's string methods, and Unicode case mapping with Python's
+ * rules.  Not supported: the sandbox and extensions.  Unlike Jinja's
+ * default Undefined, an attribute of an undefined value is undefined
+ * (empty) instead of an error (strict mode makes it an error).
  */
 #ifndef PHIAL_TEMPLATE_H
 #define PHIAL_TEMPLATE_H
