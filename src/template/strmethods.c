@@ -349,9 +349,9 @@ static bool parse_spec(ph_slice s, fspec *f)
     if (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
         f->width = 0;
         while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
-            if (f->width > 100000)
-                return false;
             f->width = f->width * 10 + (s.ptr[i++] - '0');
+            if (f->width > 100000) /* a bound on what a template may make */
+                return false;
         }
     }
     if (i < s.len && (s.ptr[i] == ',' || s.ptr[i] == '_'))
@@ -362,9 +362,9 @@ static bool parse_spec(ph_slice s, fspec *f)
             return false;
         f->prec = 0;
         while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
-            if (f->prec > 1000)
-                return false;
             f->prec = f->prec * 10 + (s.ptr[i++] - '0');
+            if (f->prec > 300) /* snprintf into fixed buffers below */
+                return false;
         }
     }
     if (i < s.len)
@@ -449,7 +449,7 @@ static void group_digits(char *out, size_t cap, const char *digits, char sep)
 
 static int format_number(ph__rs *rs, const V *v, const fspec *f, ph_buf *b)
 {
-    char body[512], num[400];
+    char body[1600], num[1024];
     char type = f->type;
     bool isint = is_int(v) && (type == 0 || strchr("dxXobcn", type));
     const char *prefix = "";
@@ -482,7 +482,7 @@ static int format_number(ph__rs *rs, const V *v, const fspec *f, ph_buf *b)
         if (f->alt)
             prefix = type == 'x' ? "0x" : type == 'X' ? "0X" : type == 'o' ? "0o" : type == 'b' ? "0b" : "";
         const char *sg = x < 0 ? "-" : f->sign == '+' ? "+" : f->sign == ' ' ? " " : "";
-        char grouped[600];
+        char grouped[1500];
         if (f->group)
             group_digits(grouped, sizeof grouped, num, f->group);
         else
@@ -522,7 +522,7 @@ static int format_number(ph__rs *rs, const V *v, const fspec *f, ph_buf *b)
         for (char *p = num; *p; p++)
             *p = (char)toupper((unsigned char)*p);
     const char *sg = neg ? "-" : f->sign == '+' ? "+" : f->sign == ' ' ? " " : "";
-    char grouped[600];
+    char grouped[1500];
     if (f->group)
         group_digits(grouped, sizeof grouped, num, f->group);
     else

@@ -3,7 +3,8 @@
  * helpers (float repr, dates, JSON), model objects read through their
  * descriptor (every column type, relationship lists and pointers, the lazy
  * loader callback), registered globals, strict mode, runtime errors,
- * loading a folder, debug reloads, hostile nesting, and concurrent renders.
+ * loading a folder, debug reloads, hostile nesting, imported macros and
+ * globals, errors of the newer syntax, and concurrent renders.
  */
 #include "phial/template.h"
 #include "test.h"
@@ -517,6 +518,74 @@ static void test_runtime_errors_and_strict(void)
     ph_arena_free(a);
 }
 
+/* Flask-WTF style: form macros in a template imported without context
+ * still reach the registered globals (csrf_token) and get the form as an
+ * argument; the render's variables stay out of them. */
+static void test_imported_macros_and_globals(void)
+{
+    ph_arena *a = ph_arena_new(0);
+    char err[256];
+    ph_tpl_set *set = ph_tpl_set_new();
+    CHECK_INT(ph_tpl_set_add_function(set, "csrf_token", csrf_token, NULL), 0);
+    const char *macros =
+        "{% set cls = 'field' %}"
+        "{% macro hidden_tag() %}<input type=hidden value=\"{{ csrf_token() }}\">{% endmacro %}"
+        "{% macro field(f) %}<p class={{ cls }}>{{ f.label }}{{ secret }}</p>{% endmacro %}";
+    const char *page = "{% import 'forms/_macros.html' as m %}{{ m.hidden_tag() }}"
+                       "{{ m.field(form) }}{{ m.cls }}";
+    CHECK_INT(ph_tpl_set_add_string(set, "forms/_macros.html", macros, strlen(macros), -1, err,
+                                    sizeof err),
+              0);
+    CHECK_INT(ph_tpl_set_add_string(set, "page.html", page, strlen(page), -1, err, sizeof err), 0);
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(a);
+    char jerr[128];
+    static const char json[] = "{\"form\": {\"label\": \"Name\"}, \"secret\": \"S\"}";
+    CHECK_INT(ph_tpl_ctx_set_json(ctx, json, sizeof json - 1, jerr, sizeof jerr), 0);
+    ph_buf b;
+    ph_buf_init(&b, a);
+    const char *msg = NULL;
+    ph_tpl_render_opts opts = {.userdata = "tok9"};
+    CHECK_INT(ph_tpl_render(set, "page.html", ctx, &opts, a, &b, &msg), 0);
+    CHECK_STR(b.ptr, "<input type=hidden value=\"tok9\"><p class=field>Name</p>field");
+    ph_tpl_set_free(set);
+    ph_arena_free(a);
+}
+
+/* Bad arguments and runaway recursion of the new syntax are errors that
+ * name the template and line, never a crash. */
+static void test_new_syntax_errors(void)
+{
+    ph_arena *a = ph_arena_new(0);
+    CHECK_STR(render(a, "\n{{ [1]|select('nosuch')|list }}", NULL),
+              "ERR:t.html:2: No test named 'nosuch'.");
+    CHECK_STR(render(a, "{{ [1]|slice(0)|list }}", NULL),
+              "ERR:t.html:1: slice: the number of slices must be a positive integer");
+    CHECK_STR(render(a, "{{ 'a'|wordwrap(0) }}", NULL),
+              "ERR:t.html:1: invalid width 0 (must be > 0)");
+    CHECK_STR(render(a, "{{ '{}{}'.format(1) }}", NULL),
+              "ERR:t.html:1: Replacement index 1 out of range for positional args tuple");
+    CHECK_STR(render(a, "{{ '{:q}'.format(1) }}", NULL),
+              "ERR:t.html:1: Unknown format code 'q' for object of type 'int'");
+    CHECK_STR(render(a, "{{ 'x'.center(1000000) }}", NULL), "ERR:t.html:1: center: width too large");
+    CHECK_STR(render(a, "{% macro m() %}{% endmacro %}{{ m(1) }}", NULL),
+              "ERR:t.html:1: macro 'm' takes not more than 0 argument(s)");
+    CHECK_STR(render(a, "{% for x in [1] %}{{ loop([2]) }}{% endfor %}", NULL),
+              "ERR:t.html:1: Tried to call non recursive loop.  Maybe you forgot the 'recursive' "
+              "modifier.");
+    CHECK_CONTAINS(render(a, "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", NULL),
+                   "maximum recursion depth exceeded");
+    CHECK_CONTAINS(render_opts(a, "t.html", "{% import 't.html' as m %}", NULL, NULL),
+                   "maximum recursion depth exceeded");
+    CHECK_STR(render(a, "{% set x | nofilter %}{% endset %}", NULL),
+              "ERR:t.html:1:12: no filter named 'nofilter'");
+    CHECK_STR(render(a, "{% autoescape false %}x", NULL),
+              "ERR:t.html:1:24: unexpected end of template, expected 'endautoescape'");
+    /* the values a template can compute stay bounded */
+    CHECK_STR(render(a, "{{ '{:>100001}'.format(1) }}", NULL),
+              "ERR:t.html:1: Invalid format specifier '>100001'");
+    ph_arena_free(a);
+}
+
 /* ---- folders, linking, debug reload ---- */
 
 static void write_file(const char *path, const char *s)
@@ -655,6 +724,8 @@ int main(void)
     RUN(test_model_relationships_and_loader);
     RUN(test_globals);
     RUN(test_runtime_errors_and_strict);
+    RUN(test_imported_macros_and_globals);
+    RUN(test_new_syntax_errors);
     RUN(test_load_dir);
     RUN(test_concurrent_renders);
     TEST_END();
