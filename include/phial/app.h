@@ -152,6 +152,63 @@ ph_tpl_set *ph_app_templates(const ph_app *app);
  * line and returned (the app answers 500). */
 int ph_render(ph_request *req, ph_response *res, const char *name, const ph_tpl_ctx *ctx);
 
+/* render_template(...), status: the same with another status (a form
+ * shown again with its errors: 400). */
+int ph_render_status(ph_request *req, ph_response *res, int status, const char *name,
+                     const ph_tpl_ctx *ctx);
+
+/* get_or_404 / first_or_404: 0 with *out set; when there is no such row,
+ * the 404 page is put in res and PH_EABORTED returned -- a handler returns
+ * it as it is, and the app answers the 404:
+ *
+ *     Todo *t;
+ *     int rc = PH_GET_OR_404(ph_req_db(req), res, Todo, id, &t);
+ *     if (rc)
+ *         return rc;
+ *
+ * Other errors are returned as ph_session_get / ph_query_first return
+ * them; a NULL session (no database) is PH_EMISUSE. */
+PH_NODISCARD int ph_get_or_404(ph_session *s, ph_response *res, const ph_model *m, int64_t id,
+                               void *out);
+PH_NODISCARD int ph_first_or_404(ph_query *q, ph_response *res, const ph_model *m, void *out);
+#define PH_GET_OR_404(s, res, T, id, out)                                                          \
+    ph_get_or_404((s), (res), &T##_model, (id),                                                    \
+                  PH__EXPECT(out, T **, "PH_GET_OR_404(s, res, " #T ", id, out): out must be "    \
+                                        "a " #T " **"))
+#define PH_FIRST_OR_404(q, res, T, out)                                                            \
+    ph_first_or_404((q), (res), &T##_model,                                                        \
+                    PH__EXPECT(out, T **, "PH_FIRST_OR_404(q, res, " #T ", out): out must be "    \
+                                          "a " #T " **"))
+
+/* jsonify(row) and jsonify(rows): a model's row, or n of them, as JSON
+ * (ph_model_to_json: columns only; for relationships call ph_json with
+ * ph_model_to_json(&T_model, obj, (const char *[]){"rel", NULL})). */
+#define PH_JSON_ROW(res, status, T, obj)                                                           \
+    ph_json((res), (status),                                                                       \
+            ph_model_to_json(&T##_model,                                                           \
+                             PH__EXPECT(obj, T *, "PH_JSON_ROW(res, status, " #T ", obj): obj "   \
+                                                  "must be a " #T " *"),                           \
+                             NULL))
+#define PH_JSON_ROWS(res, status, T, rows, n)                                                      \
+    ph_json((res), (status),                                                                       \
+            ph_rows_to_json(&T##_model,                                                            \
+                            (void *const *)PH__EXPECT(rows, T **, "PH_JSON_ROWS(res, status, " #T \
+                                                                  ", rows, n): rows must be a " #T \
+                                                                  " **"),                          \
+                            (n), NULL))
+
+/* url_for with values of any type: keys are strings, values strings,
+ * integers, doubles or booleans (ph_val each; NULL when a key is not a
+ * string, a value is NULL or bytes, or out of memory).  In the request's
+ * arena; see ph_url_for for the rest. */
+char *ph_url_for_vals(const ph_app *app, ph_arena *a, const char *name, const ph_val *kv,
+                      size_t n);
+/*     PH_URL_FOR(req, "pet", "pet_id", pet->pet_id)   ->  "/pets/3"
+ * values converted by their C type as PH_FILTER's are (at most 8 pairs). */
+#define PH_URL_FOR(req, name, ...)                                                                 \
+    ph_url_for_vals((req)->app, (req)->arena, (name),                                              \
+                    (const ph_val[]){PH__MAP(PH_V, __VA_ARGS__)}, PH__NARGS(__VA_ARGS__))
+
 /* ---- serving ------------------------------------------------------------- */
 
 /* Answers req into res: request hooks, routing (404/405 with Allow, HEAD as

@@ -50,7 +50,8 @@
     X(TIMEDOUT, "timed out")                                                                       \
     X(LIMIT, "limit exceeded")                                                                     \
     X(MULTIPLE, "more than one row")                                                               \
-    X(DENIED, "permission denied")
+    X(DENIED, "permission denied")                                                                 \
+    X(ABORTED, "answered with an error page")
 
 enum ph__errno_index {
 #define PH__ERR_IDX(name, msg) PH__EIDX_##name,

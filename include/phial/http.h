@@ -16,6 +16,7 @@
 
 #include "phial/core.h"
 
+#include <jansson.h>
 #include <time.h>
 
 struct ph_app;
@@ -186,6 +187,12 @@ const char *ph_req_cookie(const ph_request *req, const char *name);
 const char *ph_req_param(const ph_request *req, const char *name);
 /* A route parameter as an integer: 0, PH_ENOTFOUND or PH_EINVAL. */
 int ph_req_param_int(const ph_request *req, const char *name, int64_t *out);
+/* request.get_json(): the body parsed as JSON (jansson; borrowed, freed
+ * with the request).  A body without Content-Type application/json, or
+ * one that is not JSON (or repeats a key), gets 400: the answer is put in res
+ * (an abort: the app's error page) and NULL returned, so a handler ends
+ * with `if (!body) return 0;`. */
+json_t *ph_req_json(ph_request *req, ph_response *res);
 /* The uploaded file of a field, or NULL. */
 const ph_upload *ph_req_file(const ph_request *req, const char *field);
 
@@ -214,6 +221,10 @@ int ph_html_n(ph_response *res, int status, const char *body, size_t len);
 /* Status plus a NUL-terminated body as text/html; charset=utf-8 (Flask's
  * default for a returned string). */
 int ph_html(ph_response *res, int status, const char *body);
+/* jsonify(): status plus value serialised compactly as application/json.
+ * Takes the reference (value is freed in every case); NULL value (a failed
+ * jansson constructor) is PH_ENOMEM.  0 or PH_ENOMEM. */
+int ph_json(ph_response *res, int status, json_t *value);
 /* A plain-text body (text/plain; charset=utf-8). */
 int ph_plain(ph_response *res, int status, const char *body);
 /* Flask's abort(status): the app answers with its error page for status

@@ -45,6 +45,8 @@
 #include "phial/db.h"
 #include "phial/model.h"
 
+#include <jansson.h>
+
 /* ---- DDL ------------------------------------------------------------------------ */
 
 /* Appends the CREATE TABLE statement of m and then its CREATE INDEX
@@ -235,6 +237,28 @@ const ph_model *ph_query_model(const ph_query *q);
 PH_NODISCARD int ph_query_expect(ph_query *q, const ph_model *m);
 /* The SQL the query would run (SELECT form), in the session's arena. */
 const char *ph_query_sql(ph_query *q);
+
+/* ---- JSON -------------------------------------------------------------------------------- */
+
+/* obj (a row of model m) as a new JSON object (jansson; the caller owns
+ * the reference): every column by type -- numbers, booleans, strings,
+ * dates and times as the text the column stores, binary as base64, SQL
+ * NULL as null -- plus the relationships named in rels (NULL-terminated,
+ * or NULL for none), loaded through obj's session if needed, as nested
+ * objects or arrays of their columns.  NULL when out of memory, for an
+ * unknown relationship, or when loading one fails. */
+json_t *ph_model_to_json(const ph_model *m, const void *obj, const char *const *rels);
+/* rows[0..n) of model m as a new JSON array of such objects. */
+json_t *ph_rows_to_json(const ph_model *m, void *const *rows, size_t n, const char *const *rels);
+/* Sets the fields of obj named by the keys of JSON object o (other fields
+ * are left as they are), copying strings into a.  0, or with a message in
+ * err naming the field: PH_ETYPE (not an object, a value of the wrong
+ * type), PH_EUNDEFINED (no such field), PH_EINVAL (the primary key, a NUL
+ * in a string, a value that does not parse), PH_ECONSTRAINT (null for a
+ * NOT NULL column), PH_ERANGE.  Lengths and NOT NULL of fields not given
+ * are checked at flush (ph_orm_validate). */
+int ph_model_from_json(const ph_model *m, void *obj, const json_t *o, ph_arena *a, char *err,
+                       size_t errlen);
 
 #include "phial/typed.h"
 

@@ -486,6 +486,65 @@ char *ph_url_for(const ph_app *app, ph_arena *a, const char *name, ...)
     return url;
 }
 
+char *ph_url_for_vals(const ph_app *app, ph_arena *a, const char *name, const ph_val *vals,
+                      size_t n)
+{
+    if (n % 2 != 0)
+        return NULL;
+    const char **pairs = n ? ph_arena_alloc(a, n * sizeof(*pairs)) : NULL;
+    if (n && !pairs)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const ph_val *v = &vals[i];
+        switch (v->type) {
+        case PH_VAL_TEXT:
+            pairs[i] = ph_arena_strndup(a, v->u.s.ptr, v->u.s.len);
+            break;
+        case PH_VAL_INT:
+            pairs[i] = ph_arena_sprintf(a, "%lld", (long long)v->u.i);
+            break;
+        case PH_VAL_BOOL:
+            pairs[i] = v->u.b ? "True" : "False";
+            break;
+        case PH_VAL_DOUBLE:
+            pairs[i] = ph_arena_sprintf(a, "%.17g", v->u.d);
+            break;
+        default:
+            return NULL; /* NULL and bytes have no place in a URL */
+        }
+        if (!pairs[i] || (i % 2 == 0 && v->type != PH_VAL_TEXT))
+            return NULL;
+    }
+    return ph_router_url_for_pairs(app->router, a, name, pairs, n / 2);
+}
+
+int ph_get_or_404(ph_session *s, ph_response *res, const ph_model *m, int64_t id, void *out)
+{
+    if (!s) {
+        void *null = NULL;
+        memcpy(out, &null, sizeof(null));
+        return PH_EMISUSE;
+    }
+    int rc = ph_session_get(s, m, id, out);
+    if (rc == PH_ENOTFOUND) {
+        ph_abort(res, 404);
+        return PH_EABORTED;
+    }
+    return rc;
+}
+
+int ph_first_or_404(ph_query *q, ph_response *res, const ph_model *m, void *out)
+{
+    int rc = ph_query_expect(q, m);
+    if (rc == 0)
+        rc = ph_query_first(q, out);
+    if (rc == PH_ENOTFOUND) {
+        ph_abort(res, 404);
+        return PH_EABORTED;
+    }
+    return rc;
+}
+
 /* ---- handling a request ------------------------------------------------ */
 
 static const char *error_text(int status)
@@ -608,6 +667,8 @@ static int dispatch(ph_app *app, ph_request *req, ph_response *res)
             return 0;
     }
     int rc = m.route->handler(req, res);
+    if (rc == PH_EABORTED && res->abort)
+        return 0; /* get_or_404 & co.: the abort page is the answer */
     if (rc != 0)
         return rc < 0 ? rc : PH_EMISUSE; /* 0 is the only success */
     if (res->status == 0) {

@@ -294,3 +294,12 @@ const char *ph__req_error_detail(const ph_request *req)
     m = ph_db_errmsg(ph_session_conn(req->ctx->session));
     return m && *m ? m : NULL;
 }
+
+int ph_render_status(ph_request *req, ph_response *res, int status, const char *name,
+                     const ph_tpl_ctx *ctx)
+{
+    int rc = ph_render(req, res, name, ctx);
+    if (rc == 0)
+        res->status = status;
+    return rc;
+}

@@ -94,6 +94,38 @@ int ph_req_parse_body(ph_request *req, size_t max_parts)
     return 0;
 }
 
+static void json_release(void *p)
+{
+    json_decref(p);
+}
+
+json_t *ph_req_json(ph_request *req, ph_response *res)
+{
+    const char *ct = ph_req_header(req, "Content-Type");
+    size_t tl = ct ? strcspn(ct, "; \t") : 0;
+    if (!ct || tl != 16 || strncasecmp(ct, "application/json", 16) != 0) {
+        ph_log_info("%s %s: a JSON body needs Content-Type: application/json", req->method,
+                    req->path);
+        ph_abort(res, 400);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(req->body.ptr ? req->body.ptr : "", req->body.len,
+                           JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) {
+        ph_log_info("%s %s: bad JSON body: %s (line %d, column %d)", req->method, req->path,
+                    jerr.text, jerr.line, jerr.column);
+        ph_abort(res, 400);
+        return NULL;
+    }
+    if (ph_arena_cleanup_add(req->arena, json_release, v) < 0) {
+        json_decref(v);
+        ph_abort(res, 500);
+        return NULL;
+    }
+    return v;
+}
+
 const char *ph_req_header(const ph_request *req, const char *name)
 {
     return ph_params_get_nocase(&req->headers, name);

@@ -162,6 +162,28 @@ int ph_plain(ph_response *res, int status, const char *body)
     return rc;
 }
 
+int ph_json(ph_response *res, int status, json_t *value)
+{
+    if (!value)
+        return PH_ENOMEM;
+    /* compact, in the value's own key order; any Unicode kept as UTF-8 */
+    size_t n = json_dumpb(value, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    int rc = n == 0 ? PH_ENOMEM : 0;
+    if (rc == 0) {
+        ph_buf_clear(&res->body);
+        rc = ph_buf_reserve(&res->body, n + 1);
+    }
+    if (rc == 0) {
+        json_dumpb(value, res->body.ptr, n, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        res->body.len = n;
+        res->body.ptr[n] = '\0';
+        res->status = status;
+        res->content_type = "application/json";
+    }
+    json_decref(value);
+    return rc;
+}
+
 int ph_redirect(ph_response *res, const char *url, int status)
 {
     if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
