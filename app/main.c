@@ -16,7 +16,8 @@ int main(int argc, char **argv)
         ph_app_models(app, app_models, app_nmodels) == 0 &&
         ph_app_password_column(app, &User_model, "user_password") == 0 &&
         ph_app_config_default(app, "TEMPLATE_FOLDER", "app/templates") == 0 &&
-        ph_app_config_default(app, "STATIC_FOLDER", "app/static") == 0)
+        ph_app_config_default(app, "STATIC_FOLDER", "app/static") == 0 &&
+        ph_app_config_default(app, "MIGRATIONS_FOLDER", "app/migrations") == 0)
         rc = ph_app_main(app, argc, argv);
     ph_app_free(app);
     return rc;

@@ -6,6 +6,7 @@
 #ifndef PHIAL_CLI_H
 #define PHIAL_CLI_H
 
+#include "phial/migrate.h"
 #include "phial/model.h"
 
 #include <stddef.h>
@@ -50,5 +51,34 @@ int ph_app_main(struct ph_app *app, int argc, char **argv);
  * model or column, malformed value). */
 int ph_cli_db(const char *database_url, const ph_model *const *models, size_t nmodels, int argc,
               char **argv);
+
+/* What the database commands work on.  Borrowed for the call. */
+typedef struct ph_cli_db_config {
+    const char *database_url;
+    const ph_model *const *models;
+    size_t nmodels;
+    /* The application's migrations folder: `db migrate` writes there, and
+     * the other commands read it unless migrations is set.  NULL:
+     * "migrations". */
+    const char *migrations_dir;
+    /* Migrations compiled into the binary (the embedding tool's table);
+     * when set, they are used instead of the folder. */
+    const ph_migration_file *migrations;
+    size_t nmigrations;
+} ph_cli_db_config;
+
+/* ph_cli_db with migrations: the subcommands above, and
+ *   check                       print how the database differs from the
+ *                               models; exit 1 if it does, 0 if it matches
+ *   migrate -m MESSAGE          write the next migration file (upgrade and
+ *                               downgrade) from those differences
+ *   upgrade [REV]               apply migrations up to REV (default: head)
+ *   downgrade REV               revert migrations down to REV (or base)
+ *   current                     print the database's revision
+ *   history                     list the migrations, newest first
+ *   stamp REV                   record REV as applied without running it
+ *                               (adopt a database made by Flask or db create)
+ * Exit status as ph_cli_db. */
+int ph_cli_db_run(const ph_cli_db_config *cfg, int argc, char **argv);
 
 #endif

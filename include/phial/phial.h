@@ -9,6 +9,7 @@
 #include "phial/model.h"
 #include "phial/db.h"
 #include "phial/orm.h"
+#include "phial/migrate.h"
 #include "phial/template.h"
 #include "phial/cli.h"
 #include "phial/http.h"

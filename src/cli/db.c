@@ -2,8 +2,9 @@
  * `app db ...`: create and drop the tables, add a row and list rows of a
  * model from the command line, and describe the models — what the
  * tutorial does in a Python interpreter (db.create_all(), db.session.add,
- * User.query.all()).
+ * User.query.all()).  The migration subcommands are in migrate.c.
  */
+#include "internal.h"
 #include "phial/cli.h"
 #include "phial/db.h"
 #include "phial/orm.h"
@@ -20,7 +21,9 @@ static void usage(void)
           "       db drop [--yes]\n"
           "       db add MODEL column=value ...\n"
           "       db list MODEL [--columns col1,col2]\n"
-          "       db models\n",
+          "       db models\n"
+          "       db check | migrate -m MESSAGE | upgrade [REV] | downgrade REV\n"
+          "       db current | history | stamp REV\n",
           stderr);
 }
 
@@ -228,6 +231,15 @@ static int cmd_create_drop(cli_ctx *x, const ph_model *const *models, size_t n, 
 int ph_cli_db(const char *database_url, const ph_model *const *models, size_t nmodels, int argc,
               char **argv)
 {
+    ph_cli_db_config cfg = {.database_url = database_url, .models = models, .nmodels = nmodels};
+    return ph_cli_db_run(&cfg, argc, argv);
+}
+
+int ph_cli_db_run(const ph_cli_db_config *cfg, int argc, char **argv)
+{
+    const char *database_url = cfg->database_url;
+    const ph_model *const *models = cfg->models;
+    size_t nmodels = cfg->nmodels;
     if (argc < 1 || !argv[0]) {
         usage();
         return EXIT_USAGE;
@@ -240,6 +252,8 @@ int ph_cli_db(const char *database_url, const ph_model *const *models, size_t nm
             return 1;
         }
     }
+    if (ph__cli_is_migrate_command(cmd))
+        return ph__cli_migrate(cfg, argc, argv);
     if (strcmp(cmd, "models") == 0) {
         if (argc != 1) {
             usage();

@@ -235,3 +235,9 @@ int ph_orm_drop_all(ph_db_conn *c, const ph_model *const *models, size_t n)
 {
     return create_or_drop(c, models, n, false);
 }
+
+const char *ph__orm_column_type(ph_dialect d, const ph_model *m, const ph_column *c, char *tmp,
+                                size_t len)
+{
+    return sql_type(d, c, ph_model_npk(m) == 1, tmp, len);
+}

@@ -141,5 +141,10 @@ void ph__rel_restore(ph_session *s, ph__state *st);
 int ph__session_error(ph_session *s, int code, const char *fmt, ...) PH_PRINTF(3, 4);
 /* The primary key of obj (model m). */
 int64_t ph__pk_get(const ph_model *m, const void *obj);
+/* The SQL type ph_orm_ddl writes for column c of m ("VARCHAR(100)",
+ * "SERIAL"); tmp (size len >= 32) may hold it.  Read by the migrations'
+ * comparison so that one source of truth decides types. */
+const char *ph__orm_column_type(ph_dialect d, const ph_model *m, const ph_column *c, char *tmp,
+                                size_t len);
 
 #endif

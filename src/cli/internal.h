@@ -1,0 +1,15 @@
+/*
+ * What the command-line files share.  Not a public header.
+ */
+#ifndef PHIAL_CLI_INTERNAL_H
+#define PHIAL_CLI_INTERNAL_H
+
+#include "phial/cli.h"
+
+/* Whether cmd is one of the migration subcommands of `db` (check,
+ * migrate, upgrade, downgrade, current, history, stamp). */
+bool ph__cli_is_migrate_command(const char *cmd);
+/* Runs one of them; argv[0] is the subcommand.  The exit status. */
+int ph__cli_migrate(const ph_cli_db_config *cfg, int argc, char **argv);
+
+#endif
