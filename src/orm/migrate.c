@@ -614,8 +614,10 @@ static int migrate(ph_db_conn *c, const ph_migrations *m, const char *target, bo
         rc = lock_and_read(c, now, sizeof(now));
     if (rc) {
         rc = fail_rollback(c, rc, NULL);
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", ph_db_errmsg(c));
         sqlite_mode(c, false);
-        return rc;
+        return ph_db_set_error(c, rc, "%s", msg);
     }
     long at = chain_pos(m, now);
     if (at < 0)
@@ -663,8 +665,10 @@ static int migrate(ph_db_conn *c, const ph_migrations *m, const char *target, bo
         rc = ph_db_commit(c);
     if (rc) {
         rc = fail_rollback(c, rc, NULL);
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", ph_db_errmsg(c));
         sqlite_mode(c, false);
-        return rc;
+        return ph_db_set_error(c, rc, "%s", msg);
     }
     if (count)
         *count = done;

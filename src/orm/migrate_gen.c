@@ -168,6 +168,51 @@ static const char *renamed_create(gen *g, const char *sql, const char *newname)
     return ph_arena_sprintf(g->a, "CREATE TABLE %s %s", qi(g, newname), paren);
 }
 
+/* The model's CREATE TABLE with a DEFAULT clause for each column that has a
+ * model default, so a rebuild keeps the server default an earlier ADD
+ * COLUMN gave it (ph_orm_ddl writes none: SQLAlchemy's default= is applied
+ * by the ORM).  Column lines are "\t<name> <type>[ NOT NULL], ". */
+static const char *create_with_defaults(gen *g, const ph__stable *t)
+{
+    ph_buf b;
+    ph_buf_init(&b, g->a);
+    const char *p = t->sql;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const ph__scol *hit = NULL;
+        for (size_t i = 0; i < t->ncols && !hit && len > 1 && p[0] == '\t'; i++) {
+            const ph__scol *c = &t->cols[i];
+            if (!c->dflt)
+                continue;
+            ph_buf id;
+            ph_buf_init(&id, g->a);
+            ph_db_put_ident_min(&id, g->d, c->name);
+            if (id.ptr && len > id.len + 1 && memcmp(p + 1, id.ptr, id.len) == 0 &&
+                p[1 + id.len] == ' ')
+                hit = c;
+        }
+        size_t body = len;
+        while (body && (p[body - 1] == ' ' || p[body - 1] == ','))
+            body--;
+        if (hit) {
+            ph_buf_append(&b, p, body);
+            ph_buf_printf(&b, " DEFAULT %s", hit->dflt);
+            ph_buf_append(&b, p + body, len - body);
+        } else {
+            ph_buf_append(&b, p, len);
+        }
+        if (nl)
+            ph_buf_putc(&b, '\n');
+        p += len + (nl ? 1 : 0);
+    }
+    if (ph_buf_status(&b)) {
+        g->failed = true;
+        return NULL;
+    }
+    return b.ptr ? b.ptr : "";
+}
+
 /* SQLite's rebuild of table `name` from table `from` into the shape of
  * `to`: create_sql is `to`'s CREATE TABLE, index_sql its indexes. */
 static const char *rebuild_sql(gen *g, const ph__stable *from, const ph__stable *to,
@@ -388,9 +433,15 @@ static void alter_steps(gen *g, const ph_schema_diff *sd, ph__stable *live, ph__
                              ph_arena_sprintf(g->a,
                                               "ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s);\n", T,
                                               qi(g, ix->name), qlist(g, ix->cols)));
+                else if (g->d == PH_DB_POSTGRES || !ix->sql)
+                    /* not pg_get_indexdef's text: it names the schema */
+                    add_step(g, ph_arena_sprintf(g->a, "DROP INDEX %s;\n", qi(g, ix->name)),
+                             ph_arena_sprintf(g->a, "CREATE %sINDEX %s ON %s (%s);\n",
+                                              ix->unique ? "UNIQUE " : "", qi(g, ix->name), T,
+                                              qlist(g, ix->cols)));
                 else
                     add_step(g, ph_arena_sprintf(g->a, "DROP INDEX %s;\n", qi(g, ix->name)),
-                             ph_arena_sprintf(g->a, "%s;\n", ix->sql ? ix->sql : ""));
+                             ph_arena_sprintf(g->a, "%s;\n", ix->sql));
                 break;
             }
             case PH_DIFF_INDEX_MISSING: {
@@ -460,7 +511,8 @@ static int generate(gen *g, const ph_schema_diff *sd)
             ph__stable before = *l;
             before.triggers = NULL;
             before.ntriggers = 0;
-            add_step(g, rebuild_sql(g, l, w, w->sql, w->index_sql),
+            const char *create = create_with_defaults(g, w);
+            add_step(g, create ? rebuild_sql(g, l, w, create, w->index_sql) : NULL,
                      rebuild_sql(g, &after, &before, l->sql, live_index_sql(g, l)));
             if (has_kind(sd, w->name, PH_DIFF_COLUMN_EXTRA) &&
                 has_kind(sd, w->name, PH_DIFF_COLUMN_MISSING)) {
@@ -521,9 +573,9 @@ int ph_migrate_generate(ph_db_conn *c, const ph_model *const *models, size_t n,
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
     ph_buf_printf(out,
                   "-- Phial migration\n-- revision: %s\n-- down_revision: %s\n-- message: %s\n"
-                  "-- created: %s by `db migrate` (%s steps only: generate against each dialect\n"
-                  "-- you deploy to, or write its sections) from these differences; read and edit\n"
-                  "-- it before `db upgrade`:\n",
+                  "-- Written by `db migrate` on %s; %s steps only (run db migrate\n"
+                  "-- against each dialect you deploy to, or write its sections).  Read and\n"
+                  "-- edit it before `db upgrade`.  The differences it answers:\n",
                   revision, down_revision, message, when,
                   g.d == PH_DB_SQLITE ? "SQLite" : "PostgreSQL");
     for (size_t i = 0; i < sd->n; i++) {
