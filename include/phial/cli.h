@@ -39,9 +39,12 @@ struct ph_app;
 int ph_app_main(struct ph_app *app, int argc, char **argv);
 
 /* `app db SUBCOMMAND ...`, with argv[0] the subcommand:
- *   create                      create missing tables (create_all)
- *   drop [--yes]                drop the tables (asks on a terminal; refuses
- *                               without one unless --yes)
+ *   create                      create missing tables (create_all); on a
+ *                               database that had none, also record the
+ *                               migrations' newest revision as applied
+ *   drop [--yes]                drop the tables and the recorded revision
+ *                               (asks on a terminal; refuses without one
+ *                               unless --yes)
  *   add MODEL col=value ...     insert a row, print its new id
  *   list MODEL [--columns a,b]  print [<User 1>, ...] or the columns of each
  *                               row, tab-separated, one row a line

@@ -217,14 +217,27 @@ static int cmd_list(cli_ctx *x, const ph_model *m, const char *columns)
     return 0;
 }
 
-static int cmd_create_drop(cli_ctx *x, const ph_model *const *models, size_t n, bool create)
+/* create: a database that had none of the models' tables gets them all and
+ * is recorded at the migrations' head (as Alembic's docs advise after
+ * create_all), so `db upgrade` later applies only newer migrations.  drop:
+ * the recorded revision goes with the tables. */
+static int cmd_create_drop(cli_ctx *x, const ph_cli_db_config *cfg, bool create)
 {
+    const ph_model *const *models = cfg->models;
+    size_t n = cfg->nmodels;
+    bool fresh = create;
+    for (size_t i = 0; fresh && i < n; i++)
+        fresh = ph_orm_table_exists(x->conn, models[i]->table) == 0;
     int rc = create ? ph_orm_create_all(x->conn, models, n) : ph_orm_drop_all(x->conn, models, n);
+    if (rc == 0 && !create)
+        rc = ph_db_exec_script(x->conn, "DROP TABLE IF EXISTS " PH_MIGRATE_VERSION_TABLE);
     if (rc) {
         fprintf(stderr, "db %s: %s\n", create ? "create" : "drop", ph_db_errmsg(x->conn));
         return 1;
     }
     printf(create ? "created the tables of %zu models\n" : "dropped the tables of %zu models\n", n);
+    if (fresh)
+        ph__cli_stamp_created(cfg, x->conn);
     return 0;
 }
 
@@ -314,9 +327,9 @@ int ph_cli_db_run(const ph_cli_db_config *cfg, int argc, char **argv)
     int rc = open_ctx(&x, database_url);
     if (rc == 0) {
         if (strcmp(cmd, "create") == 0)
-            rc = cmd_create_drop(&x, models, nmodels, true);
+            rc = cmd_create_drop(&x, cfg, true);
         else if (strcmp(cmd, "drop") == 0)
-            rc = cmd_create_drop(&x, models, nmodels, false);
+            rc = cmd_create_drop(&x, cfg, false);
         else if (strcmp(cmd, "add") == 0)
             rc = cmd_add(&x, m, argc - 2, argv + 2);
         else

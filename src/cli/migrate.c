@@ -220,12 +220,19 @@ static int cmd_migrate(mctx *x, const char *message)
 static int cmd_move(mctx *x, const char *target, bool up)
 {
     size_t n = 0;
+    char before[64] = "";
+    if (ph_migrate_current(x->conn, before, sizeof(before)) != 0)
+        before[0] = '\0';
     int rc = up ? ph_migrate_upgrade(x->conn, x->migs, target, progress, NULL, &n)
                 : ph_migrate_downgrade(x->conn, x->migs, target, progress, NULL, &n);
     if (rc) {
         fprintf(stderr, "db %s: %s\n", up ? "upgrade" : "downgrade", ph_db_errmsg(x->conn));
-        fputs("nothing was changed: the run is one transaction, rolled back\n",
-              stderr);
+        fputs("nothing was changed: the run is one transaction, rolled back\n", stderr);
+        if (up && strcmp(before, "base") == 0)
+            fputs("if the tables were made by `db create` or by the Flask version, adopt "
+                  "them first: `db stamp REV` records the revision they match (see db "
+                  "history)\n",
+                  stderr);
         return 1;
     }
     char cur[64];
@@ -286,6 +293,26 @@ static int cmd_stamp(mctx *x, const char *rev)
     }
     printf("the database is marked as at %s (nothing was run)\n", cur);
     return 0;
+}
+
+void ph__cli_stamp_created(const ph_cli_db_config *cfg, ph_db_conn *c)
+{
+    mctx x = {.cfg = cfg, .dir = cfg->migrations_dir ? cfg->migrations_dir : "migrations"};
+    char cur[64];
+    if (load_migrations(&x) != 0 || ph_migrate_count(x.migs) == 0) {
+        ph_migrate_free(x.migs);
+        return;
+    }
+    if (ph_migrate_current(c, cur, sizeof(cur)) == 0 && strcmp(cur, "base") == 0) {
+        if (ph_migrate_stamp(c, x.migs, "head") == 0)
+            printf("recorded migration %s as applied: db upgrade has nothing to do until a newer "
+                   "migration\n",
+                   ph_migrate_head(x.migs));
+        else
+            fprintf(stderr, "db create: warning: could not record the migration revision: %s\n",
+                    ph_db_errmsg(c));
+    }
+    ph_migrate_free(x.migs);
 }
 
 int ph__cli_migrate(const ph_cli_db_config *cfg, int argc, char **argv)

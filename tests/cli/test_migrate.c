@@ -644,6 +644,29 @@ static void app_migrations(ph_dialect d, const char *schema)
     CHECK_INT(r.status, 0);
     done(&r);
     CHECK_INT(ph_orm_table_exists(e.c, "user"), 0);
+    /* db create on an empty database records the head; drop forgets it */
+    r = APP(&e, "create");
+    CHECK_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "recorded migration 0003 as applied");
+    done(&r);
+    CHECK_STR(current(&e), "0003");
+    r = APP(&e, "upgrade");
+    CHECK_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "0 migrations applied");
+    done(&r);
+    r = APP(&e, "drop", "--yes");
+    CHECK_INT(r.status, 0);
+    done(&r);
+    CHECK_STR(current(&e), "base");
+    /* tables made without a record: upgrade fails, names the way out */
+    r = APP(&e, "create");
+    done(&r);
+    CHECK_INT(exec(&e, "DROP TABLE " PH_MIGRATE_VERSION_TABLE), 0);
+    r = APP(&e, "upgrade");
+    CHECK_INT(r.status, 1);
+    CHECK_CONTAINS(r.err, "db stamp REV");
+    done(&r);
+    CHECK_STR(current(&e), "base");
     env_close(&e);
 }
 
