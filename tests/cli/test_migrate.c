@@ -761,6 +761,64 @@ static void test_app_run_refuses_missing_tables(void)
     env_close(&e);
 }
 
+/* Migrations compiled into the binary (what the embedding tool makes):
+ * no folder is read. */
+static const char emb1[] = "-- revision: 0001\n-- down_revision: base\n-- message: owners\n"
+                           "-- upgrade\nCREATE TABLE mig_owner (id INTEGER NOT NULL, name "
+                           "VARCHAR(100) NOT NULL, PRIMARY KEY (id));\n"
+                           "-- downgrade\nDROP TABLE mig_owner;\n";
+static const char emb2[] = "-- revision: 0002\n-- down_revision: 0001\n-- message: pets\n"
+                           "-- upgrade\nCREATE TABLE mig_pet (id INTEGER NOT NULL, name "
+                           "VARCHAR(100) NOT NULL, owner_id INTEGER NOT NULL, PRIMARY KEY (id), "
+                           "FOREIGN KEY(owner_id) REFERENCES mig_owner (id));\n"
+                           "-- downgrade\nDROP TABLE mig_pet;\n";
+static const ph_migration_file embedded[] = {
+    {"0002_pets.sql", emb2, sizeof(emb2) - 1},
+    {"0001_owners.sql", emb1, sizeof(emb1) - 1},
+};
+
+static result emb_cli(env *e, int argc, char **argv)
+{
+    ph_cli_db_config cfg = {.database_url = e->url,
+                            .models = v1,
+                            .nmodels = PH_COUNTOF(v1),
+                            .migrations_dir = e->dir, /* never made */
+                            .migrations = embedded,
+                            .nmigrations = PH_COUNTOF(embedded)};
+    return cli_run(&cfg, argc, argv);
+}
+
+#define EMB(e, ...) emb_cli((e), (int)PH_COUNTOF(((char *[]){__VA_ARGS__})), (char *[]){__VA_ARGS__})
+
+static void test_embedded_migrations(void)
+{
+    env e;
+    env_open(&e, PH_DB_SQLITE, "embedded");
+    result r = EMB(&e, "history");
+    CHECK_STR(r.out, "0001 -> 0002 (head), pets  [0002_pets.sql]\n"
+                     "base -> 0001, owners  [0001_owners.sql]\n");
+    done(&r);
+    r = EMB(&e, "upgrade");
+    CHECK_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "2 migrations applied; the database is at 0002 (head)");
+    done(&r);
+    r = EMB(&e, "check");
+    CHECK_INT(r.status, 0);
+    done(&r);
+    r = EMB(&e, "downgrade", "0001");
+    CHECK_INT(r.status, 0);
+    done(&r);
+    CHECK_INT(ph_orm_table_exists(e.c, "mig_pet"), 0);
+    CHECK_INT(ph_orm_table_exists(e.c, "mig_owner"), 1);
+    r = EMB(&e, "migrate", "-m", "x");
+    CHECK_INT(r.status, 1);
+    CHECK_CONTAINS(r.err, "compiled in");
+    done(&r);
+    struct stat st;
+    CHECK(stat(e.dir, &st) != 0); /* the folder was never needed */
+    env_close(&e);
+}
+
 /* ---- migration files ------------------------------------------------------------------------- */
 
 static int load(const char *name1, const char *text1, const char *name2, const char *text2,
@@ -873,6 +931,7 @@ int main(void)
     RUN(test_app_migrations_sqlite);
     RUN(test_flask_database_adopted);
     RUN(test_app_run_refuses_missing_tables);
+    RUN(test_embedded_migrations);
     if (pg_url()) {
         RUN(test_model_changes_pg);
         RUN(test_failing_run_pg);

@@ -621,8 +621,8 @@ static void test_connection_limit(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    /* a database of its own, brought to the models' schema (`app run`
-     * refuses to start without the tables) */
+    /* a database of its own with the models' tables (`app run` refuses to
+     * start without them) */
     char db[160], cmd[400];
     snprintf(db, sizeof(db), "/tmp/phial-server-%ld.db", (long)getpid());
     snprintf(cmd, sizeof(cmd), "rm -f %s*", db);
@@ -632,9 +632,9 @@ int main(void)
     snprintf(url, sizeof(url), "sqlite:///%s", db);
     setenv("DATABASE_URL", url, 1);
     const char *build = getenv("PHIAL_BUILD");
-    snprintf(cmd, sizeof(cmd), "%s/app db upgrade >/dev/null", build && *build ? build : "build");
+    snprintf(cmd, sizeof(cmd), "%s/app db create >/dev/null", build && *build ? build : "build");
     if (system(cmd) != 0)
-        fprintf(stderr, "db upgrade failed\n");
+        fprintf(stderr, "db create failed\n");
     srv_up = tc_server_start(&srv, 2, NULL) == 0;
     if (!srv_up) {
         printf("FAIL could not start the server\n");
