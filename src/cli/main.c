@@ -31,7 +31,8 @@ static int cmd_db(ph_app *app, const char *prog, int argc, char **argv);
 static const command commands[] = {
     {"run", "[--host H] [--port P] [--workers N] [--threads N]", "serve the application", cmd_run},
     {"routes", "", "list the routes", cmd_routes},
-    {"db", "create|drop|add|list|models ...", "manage the database (db --help)", cmd_db},
+    {"db", "create|drop|add|list|models|check|migrate|upgrade|...",
+     "manage the database and its migrations (db --help)", cmd_db},
 };
 
 static void usage(FILE *f, const char *prog)
@@ -97,9 +98,17 @@ static int check_tables(ph_app *app, const char *prog)
             count++;
         }
     }
+    if (count == 0) {
+        /* the tables are there: a model's column missing is the next 500 */
+        char err[512];
+        int rc = ph_migrate_check_schema(c, models, n, err, sizeof(err));
+        ph_db_conn_free(c);
+        if (rc == 0)
+            return 0;
+        fprintf(stderr, "%s: the database %s: %s\n", prog, ph_app_database_url(app), err);
+        return 1;
+    }
     ph_db_conn_free(c);
-    if (count == 0)
-        return 0;
     fprintf(stderr,
             "%s: the database %s lacks %s %s of the models; create %s with:\n"
             "    %s db create\n",
@@ -220,8 +229,14 @@ static int cmd_db(ph_app *app, const char *prog, int argc, char **argv)
                 "       %s db drop [--yes]                    drop the tables\n"
                 "       %s db add MODEL column=value ...      insert a row, print its id\n"
                 "       %s db list MODEL [--columns a,b]      list rows\n"
-                "       %s db models                          models, tables, columns\n",
-                prog, prog, prog, prog, prog);
+                "       %s db models                          models, tables, columns\n"
+                "       %s db check                           differences with the models\n"
+                "       %s db migrate -m MESSAGE              write the next migration\n"
+                "       %s db upgrade [REV]                   apply migrations (to head)\n"
+                "       %s db downgrade REV                   revert migrations (to REV)\n"
+                "       %s db current | history               the revision, the migrations\n"
+                "       %s db stamp REV                       record REV without running it\n",
+                prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
         return argc == 0 ? EXIT_USAGE : 0;
     }
     if (open_database(app, prog) != 0)
@@ -236,8 +251,13 @@ static int cmd_db(ph_app *app, const char *prog, int argc, char **argv)
             return 1;
         rc = hash_passwords(app, prog, argc, argv, hashes);
     }
+    const char *mdir = ph_app_config_get(app, "MIGRATIONS_FOLDER");
+    ph_cli_db_config dbc = {.database_url = ph_app_database_url(app),
+                            .models = models,
+                            .nmodels = n,
+                            .migrations_dir = mdir ? mdir : "migrations"};
     if (rc == 0)
-        rc = ph_cli_db(ph_app_database_url(app), models, n, argc, argv);
+        rc = ph_cli_db_run(&dbc, argc, argv);
     if (hashes)
         sodium_memzero(hashes, (size_t)argc * sizeof(*hashes));
     free(hashes);

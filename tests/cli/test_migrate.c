@@ -740,24 +740,36 @@ static void test_flask_database_adopted(void)
     env_close(&e);
 }
 
-/* `app run` on a database without the models' tables refuses to start,
- * naming the command that fixes it (before any port is bound). */
-static void test_app_run_refuses_missing_tables(void)
+/* Runs `app run` on e's database; its exit status, output in out. */
+static int app_run(env *e, char *out, size_t outlen)
 {
-    env e;
-    env_open(&e, PH_DB_SQLITE, "run");
     const char *top = getenv("PHIAL_TOP"), *build = getenv("PHIAL_BUILD");
     char cmd[1600];
     snprintf(cmd, sizeof(cmd),
              "cd '%s' && DATABASE_URL='%s' '%s/app' run --host 127.0.0.1 --port 1 2>&1",
-             top && *top ? top : ".", e.url, build && *build ? build : "build");
+             top && *top ? top : ".", e->url, build && *build ? build : "build");
     FILE *p = popen(cmd, "r");
-    char out[2048] = "";
-    size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+    size_t n = p ? fread(out, 1, outlen - 1, p) : 0;
     out[n] = '\0';
     int st = p ? pclose(p) : -1;
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    CHECK_CONTAINS(out, "run: the database has no table user: run `db upgrade`");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `app run` on a database lacking a model's table or column refuses to
+ * start, naming the command that fixes it (before any port is bound). */
+static void test_app_run_refuses_missing_schema(void)
+{
+    env e;
+    env_open(&e, PH_DB_SQLITE, "run");
+    char out[2048];
+    CHECK_INT(app_run(&e, out, sizeof(out)), 1);
+    CHECK_CONTAINS(out, "db create");
+    result r = APP(&e, "upgrade");
+    CHECK_INT(r.status, 0);
+    done(&r);
+    CHECK_INT(exec(&e, "ALTER TABLE handlerprofile DROP COLUMN bio"), 0);
+    CHECK_INT(app_run(&e, out, sizeof(out)), 1);
+    CHECK_CONTAINS(out, "table handlerprofile has no column bio: run `db upgrade`");
     env_close(&e);
 }
 
@@ -930,7 +942,7 @@ int main(void)
     RUN(test_concurrent_upgrades_sqlite);
     RUN(test_app_migrations_sqlite);
     RUN(test_flask_database_adopted);
-    RUN(test_app_run_refuses_missing_tables);
+    RUN(test_app_run_refuses_missing_schema);
     RUN(test_embedded_migrations);
     if (pg_url()) {
         RUN(test_model_changes_pg);

@@ -621,20 +621,6 @@ static void test_connection_limit(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    /* a database of its own with the models' tables (`app run` refuses to
-     * start without them) */
-    char db[160], cmd[400];
-    snprintf(db, sizeof(db), "/tmp/phial-server-%ld.db", (long)getpid());
-    snprintf(cmd, sizeof(cmd), "rm -f %s*", db);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", db);
-    char url[200];
-    snprintf(url, sizeof(url), "sqlite:///%s", db);
-    setenv("DATABASE_URL", url, 1);
-    const char *build = getenv("PHIAL_BUILD");
-    snprintf(cmd, sizeof(cmd), "%s/app db create >/dev/null", build && *build ? build : "build");
-    if (system(cmd) != 0)
-        fprintf(stderr, "db create failed\n");
     srv_up = tc_server_start(&srv, 2, NULL) == 0;
     if (!srv_up) {
         printf("FAIL could not start the server\n");
@@ -660,8 +646,5 @@ int main(void)
     RUN(test_thread_pool);
     RUN(test_connection_limit);
     RUN(test_workers_follow_supervisor);
-    snprintf(cmd, sizeof(cmd), "rm -f %s*", db);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", db);
     TEST_END();
 }
