@@ -546,6 +546,8 @@ static void concurrent(ph_dialect d, const char *schema)
     ph_migrations *m = NULL;
     char err[256];
     CHECK_INT(ph_migrate_load(files, 1, &m, err, sizeof(err)), 0);
+    /* the database exists (and is in WAL mode) before the two start */
+    CHECK_INT(ph_db_conn_connect(e.c), 0);
     int go[2];
     CHECK_INT(pipe(go), 0);
     pid_t kids[2];
