@@ -7,6 +7,7 @@
  * migration once.
  */
 #include "phial/migrate.h"
+#include "phial/orm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -476,19 +477,9 @@ static int read_version(ph_db_conn *c, bool table_known, char *rev, size_t revle
 {
     snprintf(rev, revlen, "base");
     if (!table_known) {
-        const char *sql =
-            ph_db_conn_dialect(c) == PH_DB_SQLITE
-                ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
-                : "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-                  "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-                  "AND c.relname = ? AND c.relkind IN ('r', 'p')";
-        ph_val v = PH_STR(PH_MIGRATE_VERSION_TABLE);
-        int64_t exists = 0;
-        int rc = ph_db_query_int(c, sql, &v, 1, &exists);
-        if (rc)
-            return rc;
-        if (!exists)
-            return 0;
+        int exists = ph_orm_table_exists(c, PH_MIGRATE_VERSION_TABLE);
+        if (exists <= 0)
+            return exists;
     }
     ph_db_rows r;
     int rc = ph_db_query(c, "SELECT version_num FROM " PH_MIGRATE_VERSION_TABLE, NULL, 0, &r);
@@ -567,6 +558,17 @@ static int sqlite_mode(ph_db_conn *c, bool migrating)
                                     : "PRAGMA foreign_keys = ON; PRAGMA legacy_alter_table = OFF");
 }
 
+/* Ends a failed run: rolled back, SQLite's pragmas restored, the failure's
+ * code and message kept. */
+static int abort_run(ph_db_conn *c, int rc)
+{
+    rc = fail_rollback(c, rc, NULL);
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s", ph_db_errmsg(c));
+    sqlite_mode(c, false);
+    return ph_db_set_error(c, rc, "%s", msg);
+}
+
 /* SQLite: PRAGMA foreign_key_check; an error naming the first violation. */
 static int sqlite_fk_check(ph_db_conn *c)
 {
@@ -613,11 +615,7 @@ static int migrate(ph_db_conn *c, const ph_migrations *m, const char *target, bo
     if (rc == 0)
         rc = lock_and_read(c, now, sizeof(now));
     if (rc) {
-        rc = fail_rollback(c, rc, NULL);
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "%s", ph_db_errmsg(c));
-        sqlite_mode(c, false);
-        return ph_db_set_error(c, rc, "%s", msg);
+        return abort_run(c, rc);
     }
     long at = chain_pos(m, now);
     if (at < 0)
@@ -664,11 +662,7 @@ static int migrate(ph_db_conn *c, const ph_migrations *m, const char *target, bo
     if (rc == 0)
         rc = ph_db_commit(c);
     if (rc) {
-        rc = fail_rollback(c, rc, NULL);
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "%s", ph_db_errmsg(c));
-        sqlite_mode(c, false);
-        return ph_db_set_error(c, rc, "%s", msg);
+        return abort_run(c, rc);
     }
     if (count)
         *count = done;

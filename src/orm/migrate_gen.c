@@ -514,15 +514,20 @@ static int generate(gen *g, const ph_schema_diff *sd)
             const char *create = create_with_defaults(g, w);
             add_step(g, create ? rebuild_sql(g, l, w, create, w->index_sql) : NULL,
                      rebuild_sql(g, &after, &before, l->sql, live_index_sql(g, l)));
-            if (has_kind(sd, w->name, PH_DIFF_COLUMN_EXTRA) &&
-                has_kind(sd, w->name, PH_DIFF_COLUMN_MISSING)) {
+            bool adds = has_kind(sd, w->name, PH_DIFF_COLUMN_MISSING);
+            for (size_t k = 0; k < sd->n; k++) {
+                const ph_diff *x = &sd->items[k];
+                if (x->kind != PH_DIFF_COLUMN_EXTRA || strcmp(x->table, w->name) != 0)
+                    continue;
                 g->warnings++;
                 add_step(g,
                          ph_arena_sprintf(g->a,
-                                          "-- WARNING: columns of %s are dropped and others "
-                                          "added; if one was renamed, copy it by hand in the "
-                                          "rebuild above (renames cannot be guessed)\n",
-                                          w->name),
+                                          "-- WARNING: the rebuild above drops %s.%s and its "
+                                          "values%s\n",
+                                          w->name, x->name,
+                                          adds ? "; if it was renamed, copy it in the INSERT "
+                                                 "(renames cannot be guessed)"
+                                               : ""),
                          "");
             }
             continue;

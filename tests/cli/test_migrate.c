@@ -285,6 +285,139 @@ static char *current(env *e)
     return rev;
 }
 
+/* ---- every kind of difference, found and fixed ----------------------------------------- */
+
+typedef struct Shop {
+    ph_obj _ph;
+    int64_t id;
+    char *code;
+    char *city;
+    int64_t rating;
+} Shop;
+typedef struct Item {
+    ph_obj _ph;
+    int64_t id;
+    int64_t shop_id;
+    char *label;
+} Item;
+static const ph_column Shop_columns[] = {
+    PH_INTEGER(Shop, id, PH_PK),
+    PH_STRING(Shop, code, 20, PH_NOT_NULL | PH_UNIQUE),
+    PH_STRING(Shop, city, 50, PH_INDEX),
+    PH_INTEGER(Shop, rating, PH_NOT_NULL, .default_value = "3"),
+};
+static const ph_model Shop_model = PH_MODEL(Shop, "mig_shop", Shop_columns);
+static const ph_column Item_columns[] = {
+    PH_INTEGER(Item, id, PH_PK),
+    PH_INTEGER(Item, shop_id, PH_NOT_NULL, .foreign_key = "mig_shop.id",
+               .ondelete = PH_ONDELETE_CASCADE),
+    PH_TEXT(Item, label, 0),
+};
+static const ph_model Item_model = PH_MODEL(Item, "mig_item", Item_columns);
+static const ph_model *const shop_models[] = {&Shop_model, &Item_model};
+
+static bool has_diff(const ph_schema_diff *d, ph_diff_kind k, const char *table, const char *name)
+{
+    for (size_t i = 0; i < ph_schema_diff_count(d); i++) {
+        const ph_diff *x = ph_schema_diff_at(d, i);
+        if (x->kind == k && strcmp(x->table, table) == 0 &&
+            (!name || (x->name && strcmp(x->name, name) == 0)))
+            return true;
+    }
+    return false;
+}
+
+static void every_difference(ph_dialect d, const char *schema)
+{
+    env e;
+    if (env_open(&e, d, schema) != 0)
+        return;
+    CHECK_INT(exec(&e, "CREATE TABLE mig_shop (id INTEGER NOT NULL, code VARCHAR(20) NOT NULL, "
+                       "city VARCHAR(50), rating INTEGER NOT NULL DEFAULT 5, extra INTEGER, "
+                       "PRIMARY KEY (id));"
+                       "CREATE TABLE mig_item (id INTEGER NOT NULL, shop_id INTEGER NOT NULL, "
+                       "label VARCHAR(10), PRIMARY KEY (id), FOREIGN KEY (shop_id) REFERENCES "
+                       "mig_shop (id));"
+                       "CREATE INDEX ix_item_label ON mig_item (label);"
+                       "CREATE TABLE mig_other (id INTEGER PRIMARY KEY);"
+                       "INSERT INTO mig_shop (id, code, city, extra) VALUES (1, 'a', 'Oslo', 9), "
+                       "(2, 'b', 'Rome', 8);"
+                       "INSERT INTO mig_item (id, shop_id, label) VALUES (1, 1, 'x'), (2, 2, 'y')"),
+              0);
+    ph_schema_diff *diff = NULL;
+    CHECK_INT(ph_migrate_compare(e.c, shop_models, 2, &diff), 0);
+    if (!diff) {
+        env_close(&e);
+        return;
+    }
+    CHECK(has_diff(diff, PH_DIFF_UNIQUE_MISSING, "mig_shop", "code"));
+    CHECK(has_diff(diff, PH_DIFF_INDEX_MISSING, "mig_shop", "city"));
+    CHECK(has_diff(diff, PH_DIFF_DEFAULT, "mig_shop", "rating"));
+    CHECK(has_diff(diff, PH_DIFF_COLUMN_EXTRA, "mig_shop", "extra"));
+    CHECK(has_diff(diff, PH_DIFF_FK_MISSING, "mig_item", "shop_id"));
+    CHECK(has_diff(diff, PH_DIFF_FK_EXTRA, "mig_item", "shop_id"));
+    CHECK(has_diff(diff, PH_DIFF_TYPE, "mig_item", "label"));
+    CHECK(has_diff(diff, PH_DIFF_INDEX_EXTRA, "mig_item", "label"));
+    CHECK(has_diff(diff, PH_DIFF_TABLE_EXTRA, "mig_other", NULL));
+    CHECK_INT(ph_schema_diff_count(diff), 9);
+    ph_schema_diff_free(diff);
+
+    /* the generated migration fixes all but the table no model declares,
+     * keeps the rows, and its downgrade brings the old schema back */
+    ph_buf text;
+    ph_buf_init(&text, NULL);
+    size_t warnings = 0;
+    CHECK_INT(ph_migrate_generate(e.c, shop_models, 2, "0001", "base", "fix", &text, &warnings),
+              0);
+    CHECK_INT(warnings, 2); /* the dropped column, the table left alone */
+    CHECK_CONTAINS(text.ptr, "-- DROP TABLE \"mig_other\";");
+    ph_migration_file f = {"0001_fix.sql", text.ptr ? text.ptr : "", text.len};
+    ph_migrations *m = NULL;
+    char err[300];
+    CHECK_INT(ph_migrate_load(&f, 1, &m, err, sizeof(err)), 0);
+    CHECK_INT(m ? ph_migrate_upgrade(e.c, m, NULL, NULL, NULL, NULL) : -1, 0);
+    if (m && ph_db_errmsg(e.c)[0])
+        fprintf(stderr, "  %s\n%s\n", ph_db_errmsg(e.c), text.ptr);
+    CHECK_INT(ph_migrate_compare(e.c, shop_models, 2, &diff), 0);
+    if (diff) {
+        CHECK_INT(ph_schema_diff_count(diff), 1);
+        CHECK(has_diff(diff, PH_DIFF_TABLE_EXTRA, "mig_other", NULL));
+        if (ph_schema_diff_count(diff) != 1)
+            ph_schema_diff_print(diff, stderr);
+        ph_schema_diff_free(diff);
+    }
+    CHECK_INT(qint(&e, "SELECT count(*) FROM mig_shop WHERE (id = 1 AND code = 'a' AND city = "
+                       "'Oslo') OR (id = 2 AND code = 'b' AND city = 'Rome')"),
+              2);
+    CHECK_INT(qint(&e, "SELECT count(*) FROM mig_item i JOIN mig_shop s ON s.id = i.shop_id"), 2);
+    /* the new constraints hold: UNIQUE, and ON DELETE CASCADE */
+    CHECK_INT(exec(&e, "INSERT INTO mig_shop (id, code, rating) VALUES (3, 'a', 1)"),
+              PH_ECONSTRAINT);
+    CHECK_INT(exec(&e, "DELETE FROM mig_shop WHERE id = 1"), 0);
+    CHECK_INT(qint(&e, "SELECT count(*) FROM mig_item"), 1);
+    /* back */
+    CHECK_INT(m ? ph_migrate_downgrade(e.c, m, "base", NULL, NULL, NULL) : -1, 0);
+    CHECK_INT(ph_migrate_compare(e.c, shop_models, 2, &diff), 0);
+    if (diff) {
+        CHECK_INT(ph_schema_diff_count(diff), 9);
+        ph_schema_diff_free(diff);
+    }
+    CHECK_INT(qint(&e, "SELECT count(*) FROM mig_shop"), 1);
+    ph_migrate_free(m);
+    ph_buf_free(&text);
+    env_close(&e);
+}
+
+static void test_every_difference_sqlite(void)
+{
+    every_difference(PH_DB_SQLITE, "every");
+}
+
+static void test_every_difference_pg(void)
+{
+    every_difference(PH_DB_POSTGRES, "migtest_every");
+}
+
 /* ---- a model changes, with rows in its table --------------------------------------- */
 
 static void model_changes(ph_dialect d, const char *schema)
@@ -939,6 +1072,7 @@ static void test_bad_files(void)
 int main(void)
 {
     RUN(test_bad_files);
+    RUN(test_every_difference_sqlite);
     RUN(test_model_changes_sqlite);
     RUN(test_failing_run_sqlite);
     RUN(test_concurrent_upgrades_sqlite);
@@ -947,11 +1081,13 @@ int main(void)
     RUN(test_app_run_refuses_missing_schema);
     RUN(test_embedded_migrations);
     if (pg_url()) {
+        RUN(test_every_difference_pg);
         RUN(test_model_changes_pg);
         RUN(test_failing_run_pg);
         RUN(test_concurrent_upgrades_pg);
         RUN(test_app_migrations_pg);
     } else {
+        SKIP(test_every_difference_pg, "PHIAL_TEST_PG_URL is not set");
         SKIP(test_model_changes_pg, "PHIAL_TEST_PG_URL is not set");
         SKIP(test_failing_run_pg, "PHIAL_TEST_PG_URL is not set");
         SKIP(test_concurrent_upgrades_pg, "PHIAL_TEST_PG_URL is not set");
