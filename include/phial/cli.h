@@ -27,14 +27,18 @@ struct ph_app;
  *
  *   app run [--host H] [--port P] [--workers N] [--threads N]
  *   app routes
- *   app db create|drop|add|list|models ...    (ph_cli_db on the app's models)
+ *   app db create|drop|add|list|models|check|migrate|upgrade|downgrade|
+ *          current|history|stamp ...          (ph_cli_db_run on the app's models
+ *                                              and MIGRATIONS_FOLDER, default
+ *                                              "migrations")
  *   app help | --help | COMMAND --help
  *
  * It reads the config file named by PHIAL_CONFIG, applies LOG_LEVEL and
  * ACCESS_LOG, opens the database (DATABASE_URL) for `run` and `db`, and
  * for `run` only compiles the templates (TEMPLATE_FOLDER, if it exists),
  * serves STATIC_FOLDER (if it exists) and refuses to start, naming the
- * command that fixes it, when a table of a registered model is missing.
+ * command that fixes it, when a table or a column of a registered model is
+ * missing (ph_migrate_check_schema).
  * Returns the exit status: 0, 1 for errors, 2 for usage. */
 int ph_app_main(struct ph_app *app, int argc, char **argv);
 
