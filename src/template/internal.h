@@ -281,6 +281,7 @@ typedef struct ph__var {
 typedef struct ph__loop {
     size_t index0, length;
     const ph_value *items; /* for previtem/nextitem (may be NULL) */
+    ph_value models;       /* PH_V_MODELS iterated in place (items NULL) */
     const ph__node *node;  /* the for: loop(...) of a recursive loop */
     size_t depth0;         /* recursion level of a recursive loop */
     ph_value last;         /* loop.changed(): the previous arguments */

@@ -1059,12 +1059,15 @@ int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out)
             *out = ph_tpl_int((int64_t)l->depth0);
         else if (ph_slice_eq_cstr(name, "changed"))
             break;
-        else if (ph_slice_eq_cstr(name, "previtem")) {
-            if (l->index0 > 0 && l->items)
-                *out = l->items[l->index0 - 1];
-        } else if (ph_slice_eq_cstr(name, "nextitem")) {
-            if (l->index0 + 1 < l->length && l->items)
-                *out = l->items[l->index0 + 1];
+        else if (ph_slice_eq_cstr(name, "previtem") || ph_slice_eq_cstr(name, "nextitem")) {
+            bool prev = name.ptr[0] == 'p';
+            if (prev ? l->index0 == 0 : l->index0 + 1 >= l->length)
+                return 0;
+            size_t k = prev ? l->index0 - 1 : l->index0 + 1;
+            if (l->items)
+                *out = l->items[k];
+            else if (l->models.kind == PH_V_MODELS)
+                *out = ph_tpl_model(l->models.u.ms.model, l->models.u.ms.items[k]);
         } else if (ph_slice_eq_cstr(name, "cycle"))
             break;
         return 0;

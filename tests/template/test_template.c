@@ -424,6 +424,13 @@ static void test_model_relationships_and_loader(void)
                      "{{ pets[0].name }} {{ pets|length }} {{ pets|first is defined }}",
                      ctx),
               "1011 Tom 2 True");
+    /* model rows are walked in place: the loop's neighbours still work */
+    CHECK_STR(render(a,
+                     "{% for x in pets %}{{ x.name }}<{{ loop.previtem.name }}|"
+                     "{{ loop.nextitem.name }}>{% endfor %}"
+                     "{% for x in pets if x.name != 'Tom' %}{{ x.name }}{{ loop.length }}{% endfor %}",
+                     ctx),
+              "Tom<|Rex>Rex<Tom|>Rex1");
     /* a loader error is a render error */
     Owner o2 = {.id = 2, .username = "x"};
     static const ph_relationship bad = {.name = "bad",
