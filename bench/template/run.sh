@@ -25,13 +25,14 @@ else
     echo "WARNING: outputs differ:"; diff "$out/jinja.html" "$out/phial.html" | head -20
     diff "$out/jinja.html" "$out/byhand.html" | head -20
 fi
-# best of three runs each: the machine may be busy with other work
+# best of several runs each: the machine may be busy with other work
 best() { sort -n | head -n 1; }  # times are CPU time (see the sources)
-p=$(for i in 1 2 3; do "$out/bench_template" "$here" "$N" | cut -d' ' -f1; done | best)
-j=$(for i in 1 2 3; do /usr/bin/python3 "$here/bench_jinja.py" "$here" "$NJ" | cut -d' ' -f1; done | best)
-c=$(for i in 1 2 3; do "$out/bench_template" "$here" "$N" c | cut -d' ' -f1; done | best)
-echo "phial:  $p us/render (best of 3 x $N renders)"
-echo "jinja2: $j us/render (best of 3 x $NJ renders)"
-echo "C:      $c us/render (hand-written, best of 3 x $N renders)"
+R=${R:-7}
+p=$(for i in $(seq "$R"); do "$out/bench_template" "$here" "$N" | cut -d' ' -f1; done | best)
+j=$(for i in 1 2 3 4 5; do /usr/bin/python3 "$here/bench_jinja.py" "$here" "$NJ" | cut -d' ' -f1; done | best)
+c=$(for i in $(seq "$R"); do "$out/bench_template" "$here" "$N" c | cut -d' ' -f1; done | best)
+echo "phial:  $p us/render (best of $R x $N renders)"
+echo "jinja2: $j us/render (best of 5 x $NJ renders)"
+echo "C:      $c us/render (hand-written, best of $R x $N renders)"
 awk -v p="$p" -v j="$j" 'BEGIN { printf "ratio:  Phial is %.1fx faster than Jinja2\n", j / p }'
 awk -v p="$p" -v c="$c" 'BEGIN { printf "ratio:  Phial takes %.2fx the time of hand-written C\n", p / c }'
