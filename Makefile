@@ -91,3 +91,15 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_LIB_OBJ:.o=.d)
+
+# ---- examples/todo: an application built on the public headers alone ----
+TODO_SRC := $(sort $(wildcard examples/todo/*.c))
+TODO_OBJ := $(TODO_SRC:%.c=$(BUILD)/obj/%.o)
+all: $(BUILD)/examples/todo $(BUILD)/tests/examples/test_todo
+$(BUILD)/examples/todo: $(TODO_OBJ) $(BUILD)/libphial.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $(TODO_OBJ) $(BUILD)/libphial.a $(LIBS)
+$(BUILD)/tests/examples/test_todo: examples/todo/tests/test_todo.c $(filter-out %/main.o,$(TODO_OBJ)) $(BUILD)/libphial.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexamples/todo -Itests -o $@ $< $(filter-out %/main.o,$(TODO_OBJ)) $(BUILD)/libphial.a $(LIBS)
+-include $(TODO_OBJ:.o=.d)

@@ -171,6 +171,15 @@ int ph_render_status(ph_request *req, ph_response *res, int status, const char *
 PH_NODISCARD int ph_get_or_404(ph_session *s, ph_response *res, const ph_model *m, int64_t id,
                                void *out);
 PH_NODISCARD int ph_first_or_404(ph_query *q, ph_response *res, const ph_model *m, void *out);
+/* The same with the key read from route parameter param (an <int:...>):
+ *     Todo *t;
+ *     int rc = PH_PARAM_OR_404(req, res, Todo, "id", &t);   */
+PH_NODISCARD int ph_param_or_404(ph_request *req, ph_response *res, const ph_model *m,
+                                 const char *param, void *out);
+#define PH_PARAM_OR_404(req, res, T, param, out)                                                   \
+    ph_param_or_404((req), (res), &T##_model, (param),                                             \
+                    PH__EXPECT(out, T **, "PH_PARAM_OR_404(req, res, " #T ", param, out): out "   \
+                                          "must be a " #T " **"))
 #define PH_GET_OR_404(s, res, T, id, out)                                                          \
     ph_get_or_404((s), (res), &T##_model, (id),                                                    \
                   PH__EXPECT(out, T **, "PH_GET_OR_404(s, res, " #T ", id, out): out must be "    \
@@ -197,6 +206,9 @@ PH_NODISCARD int ph_first_or_404(ph_query *q, ph_response *res, const ph_model *
                                                                   " **"),                          \
                             (n), NULL))
 
+/* redirect(url_for(endpoint)): a 302 to a route without parameters.  0,
+ * PH_EUNDEFINED (no such route; logged) or PH_ENOMEM. */
+int ph_redirect_to(ph_request *req, ph_response *res, const char *endpoint);
 /* url_for with values of any type: keys are strings, values strings,
  * integers, doubles or booleans (ph_val each; NULL when a key is not a
  * string, a value is NULL or bytes, or out of memory).  In the request's
@@ -213,8 +225,13 @@ char *ph_url_for_vals(const ph_app *app, ph_arena *a, const char *name, const ph
 
 /* Answers req into res: request hooks, routing (404/405 with Allow, HEAD as
  * GET, automatic OPTIONS), before hooks, the handler, error pages, after
- * hooks, the Server and Content-Type headers.  Never fails: any fault
- * becomes a 500 page and a log line.  res must be ph_res_init'ed. */
+ * hooks, the Server and Content-Type headers.  Never fails: a handler's
+ * error code becomes an error page and a log line -- 400 for the
+ * client's data (PH_ECONSTRAINT, PH_ETOOLONG, PH_ERANGE: a commit that
+ * broke a constraint or a length), 503 for the database being down or
+ * locked (PH_ECONNLOST, PH_EBUSY), 500 for anything else; PH_EABORTED
+ * with an abort set (PH_GET_OR_404) is the abort's page.  res must be
+ * ph_res_init'ed. */
 void ph_app_handle(ph_app *app, ph_request *req, ph_response *res);
 /* Writes the access-log line for a finished request: common log format
  * plus the duration in milliseconds:

@@ -42,6 +42,16 @@ struct ph_app;
  * Returns the exit status: 0, 1 for errors, 2 for usage. */
 int ph_app_main(struct ph_app *app, int argc, char **argv);
 
+/* The whole main of an application: a new app called name, setup(app)
+ * (routes, models, defaults; non-zero stops with status 1), then
+ * ph_app_main.  PH_MAIN("todo", todo_setup) defines main() with it. */
+int ph_main(const char *name, int (*setup)(struct ph_app *app), int argc, char **argv);
+#define PH_MAIN(name, setup)                                                                       \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        return ph_main((name), (setup), argc, argv);                                               \
+    }
+
 /* `app db SUBCOMMAND ...`, with argv[0] the subcommand:
  *   create                      create missing tables (create_all); on a
  *                               database that had none, also record the

@@ -86,6 +86,14 @@ bool ph_slice_eq(ph_slice a, ph_slice b);
 bool ph_slice_eq_cstr(ph_slice a, const char *s);
 bool ph_slice_eq_nocase(ph_slice a, const char *s); /* ASCII case-insensitive */
 bool ph_slice_starts_with(ph_slice a, const char *prefix);
+/* s without leading and trailing ASCII whitespace (Python's str.strip()). */
+ph_slice ph_slice_trim(ph_slice s);
+/* Python's str.split(sep), one piece a call: the next piece of *rest in
+ * *item (borrowed), true while there is one.  "a,,b" gives "a", "", "b";
+ * "" gives one empty piece.
+ *     ph_slice rest = ph_slice_cstr(tags), tag;
+ *     while (ph_slice_split(&rest, ',', &tag)) ...  */
+bool ph_slice_split(ph_slice *rest, char sep, ph_slice *item);
 
 /* ---- arena -------------------------------------------------------------- */
 

@@ -329,6 +329,34 @@ int ph_column_format(const ph_column *c, const void *obj, ph_buf *out);
         .nrelationships = PH_COUNTOF(rels)                                                         \
     }
 
+/* The association table of a many-to-many relationship (Flask-SQLAlchemy's
+ * db.Table with two foreign keys), as a model with no struct of its own:
+ *
+ *     const ph_model TodoTag_model = PH_ASSOCIATION("todo_tag",
+ *         "todo_id", "todo.id", "tag_id", "tag.id");
+ *
+ * Two Integer columns, both part of the primary key, each a foreign key;
+ * its rows are written through the relationships that name the table. */
+typedef struct ph_association_row {
+    ph_obj _ph;
+    int64_t left;
+    int64_t right;
+} ph_association_row;
+#define PH_ASSOCIATION(tbl, left_col, left_fk, right_col, right_fk)                                \
+    {                                                                                              \
+        .name = (tbl), .table = (tbl), .size = sizeof(ph_association_row),                         \
+        .columns =                                                                                 \
+            (const ph_column[]){                                                                   \
+                {.name = (left_col), .type = PH_T_INTEGER, .flags = PH_PK,                         \
+                 .offset = offsetof(ph_association_row, left), .size = sizeof(int64_t),            \
+                 .foreign_key = (left_fk)},                                                        \
+                {.name = (right_col), .type = PH_T_INTEGER, .flags = PH_PK,                        \
+                 .offset = offsetof(ph_association_row, right), .size = sizeof(int64_t),           \
+                 .foreign_key = (right_fk)},                                                       \
+            },                                                                                     \
+        .ncolumns = 2                                                                              \
+    }
+
 /* ---- relationship declarations ------------------------------------------------ */
 
 /* Declares model T for the relationship macros, in the header after the

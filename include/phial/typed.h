@@ -114,6 +114,15 @@ PH_NODISCARD static inline int ph__first(ph_query *q, const ph_model *m, void *o
     return one ? ph_query_one(q, out) : ph_query_first(q, out);
 }
 
+/* User.query.filter_by(field=value).first(): 0 with *out set, or
+ * PH_ENOTFOUND with *out NULL. */
+#define PH_FIND_BY(s, T, field, value, out)                                                        \
+    ph__first(ph_query_filter_by(PH_QUERY(s, T), PH__FIELD_NAME(T, field), PH_V(value)),          \
+              &T##_model,                                                                          \
+              PH__EXPECT(out, T **, "PH_FIND_BY(s, " #T ", field, value, out): out must be a " #T \
+                                    " **"),                                                        \
+              false)
+
 /* ---- filter values ------------------------------------------------------------------------ */
 
 /* The type named in the build error for a value that cannot be a filter

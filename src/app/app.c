@@ -533,6 +533,29 @@ int ph_get_or_404(ph_session *s, ph_response *res, const ph_model *m, int64_t id
     return rc;
 }
 
+int ph_param_or_404(ph_request *req, ph_response *res, const ph_model *m, const char *param,
+                    void *out)
+{
+    int64_t id;
+    if (ph_req_param_int(req, param, &id) < 0) {
+        void *null = NULL;
+        memcpy(out, &null, sizeof(null));
+        ph_abort(res, 404);
+        return PH_EABORTED;
+    }
+    return ph_get_or_404(ph_req_db(req), res, m, id, out);
+}
+
+int ph_redirect_to(ph_request *req, ph_response *res, const char *endpoint)
+{
+    char *url = ph_url_for(req->app, req->arena, endpoint, NULL);
+    if (!url) {
+        ph_log_error("redirect to %s: no such route without parameters", endpoint);
+        return PH_EUNDEFINED;
+    }
+    return ph_redirect(res, url, 302);
+}
+
 int ph_first_or_404(ph_query *q, ph_response *res, const ph_model *m, void *out)
 {
     int rc = ph_query_expect(q, m);
@@ -702,10 +725,13 @@ void ph_app_handle(ph_app *app, ph_request *req, ph_response *res)
         err = dispatch(app, req, res);
     if (err < 0) {
         const char *detail = ph__req_error_detail(req);
-        ph_log_error("%s: %s %s: %s%s%s", app->name, req->method, req->path, ph_errname(err),
-                     detail ? ": " : "", detail ? detail : "");
-        /* the database is down or locked: a temporary condition, not a bug */
-        error_page(app, req, res, err == PH_ECONNLOST || err == PH_EBUSY ? 503 : 500);
+        /* the client's data broke a constraint or a limit: its fault, a 400;
+           the database is down or locked: temporary, a 503; else a bug */
+        bool input = err == PH_ECONSTRAINT || err == PH_ETOOLONG || err == PH_ERANGE;
+        int status = input ? 400 : err == PH_ECONNLOST || err == PH_EBUSY ? 503 : 500;
+        ph_log(input ? PH_LOG_INFO : PH_LOG_ERROR, "%s: %s %s: %s%s%s", app->name, req->method,
+               req->path, ph_errname(err), detail ? ": " : "", detail ? detail : "");
+        error_page(app, req, res, status);
     } else if (res->abort) {
         /* keep headers an abort set (Allow) across the error page */
         size_t nh = res->nheaders;

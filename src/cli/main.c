@@ -312,3 +312,19 @@ int ph_app_main(ph_app *app, int argc, char **argv)
     configure(app);
     return cmd->run(app, prog, argc - 2, argv + 2);
 }
+
+int ph_main(const char *name, int (*setup)(ph_app *app), int argc, char **argv)
+{
+    ph_app *app = ph_app_new(name);
+    if (!app) {
+        fprintf(stderr, "%s: out of memory\n", name);
+        return 1;
+    }
+    int rc = 1;
+    if (setup(app) == 0)
+        rc = ph_app_main(app, argc, argv);
+    else
+        fprintf(stderr, "%s: the application could not be set up (see the log above)\n", name);
+    ph_app_free(app);
+    return rc;
+}

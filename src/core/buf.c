@@ -37,6 +37,38 @@ bool ph_slice_starts_with(ph_slice a, const char *prefix)
     return a.len >= n && (n == 0 || memcmp(a.ptr, prefix, n) == 0);
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+ph_slice ph_slice_trim(ph_slice s)
+{
+    while (s.len > 0 && is_space(s.ptr[0])) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len > 0 && is_space(s.ptr[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+bool ph_slice_split(ph_slice *rest, char sep, ph_slice *item)
+{
+    if (!rest->ptr)
+        return false;
+    const char *p = rest->len ? memchr(rest->ptr, sep, rest->len) : NULL;
+    if (!p) {
+        *item = *rest;
+        *rest = (ph_slice){NULL, 0};
+        return true;
+    }
+    *item = (ph_slice){rest->ptr, (size_t)(p - rest->ptr)};
+    rest->len -= item->len + 1;
+    rest->ptr = p + 1;
+    return true;
+}
+
 void ph_buf_init(ph_buf *b, ph_arena *arena)
 {
     b->ptr = NULL;
