@@ -103,3 +103,9 @@ $(BUILD)/tests/examples/test_todo: examples/todo/tests/test_todo.c $(filter-out 
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iexamples/todo -Itests -o $@ $< $(filter-out %/main.o,$(TODO_OBJ)) $(BUILD)/libphial.a $(LIBS)
 -include $(TODO_OBJ:.o=.d)
+
+# What a program using the library links with (read by tests/readme).
+all: $(BUILD)/link-flags
+$(BUILD)/link-flags: Makefile
+	@mkdir -p $(dir $@)
+	@echo '$(SANFLAGS) $(LIBS)' > $@
