@@ -63,9 +63,17 @@ int ph_main(const char *name, int (*setup)(struct ph_app *app), int argc, char *
  *   list MODEL [--columns a,b]  print [<User 1>, ...] or the columns of each
  *                               row, tab-separated, one row a line
  *   models                      list models, tables, columns and types
- * Prints to stdout / stderr and returns the exit status: 0, 1 for errors
- * (database, constraint, too-long value), 2 for usage (unknown subcommand,
- * model or column, malformed value). */
+ * create and drop print what they did: "created 3 tables: a, b, c",
+ * "nothing to create: all 9 tables exist", "dropped ...", "nothing to
+ * drop: ...".
+ * Prints to stdout / stderr and returns the exit status: 0; 2 for a usage
+ * error, anything wrong with the arguments, found before any SQL (unknown
+ * subcommand, option, model or column, an empty --columns or an empty name
+ * in it, a column given twice, a value that does not fit its column: not a
+ * number, beyond a 32-bit Integer, longer than String(n); NOT NULL columns
+ * without a default missing from add, all named in one message); 1 for
+ * what the database refuses (cannot connect, UNIQUE or foreign-key
+ * constraint, missing table). */
 int ph_cli_db(const char *database_url, const ph_model *const *models, size_t nmodels, int argc,
               char **argv);
 

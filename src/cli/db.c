@@ -116,13 +116,26 @@ static void close_ctx(cli_ctx *x)
     ph_db_close(x->db);
 }
 
+/* Prints " a, b, c" (the model's column names) to stderr. */
+static void list_columns(const ph_model *m)
+{
+    for (size_t k = 0; k < m->ncolumns; k++)
+        fprintf(stderr, "%s%s", k ? ", " : " ", m->columns[k].name);
+}
+
+/* add: every argument is column=value, each column at most once; a value
+ * that does not parse or does not fit its column (too long for String(n),
+ * beyond a 32-bit Integer) and a NOT NULL column without a default left
+ * out (all of them named in one message) are usage errors (2), found
+ * before any SQL; what the database refuses (a UNIQUE column...) is 1. */
 static int cmd_add(cli_ctx *x, const ph_model *m, int argc, char **argv)
 {
     void *obj = ph_arena_calloc(x->arena, 1, m->size);
-    if (!obj) {
-        fputs("db: out of memory\n", stderr);
+    if (!obj || m->ncolumns > 64) {
+        fputs(obj ? "db add: more than 64 columns\n" : "db: out of memory\n", stderr);
         return 1;
     }
+    uint64_t given = 0;
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq == argv[i]) {
@@ -131,10 +144,18 @@ static int cmd_add(cli_ctx *x, const ph_model *m, int argc, char **argv)
         }
         const ph_column *c = ph_model_column_n(m, argv[i], (size_t)(eq - argv[i]));
         if (!c) {
-            fprintf(stderr, "db add: %s has no column '%.*s'\n", m->name, (int)(eq - argv[i]),
-                    argv[i]);
+            fprintf(stderr, "db add: %s has no column '%.*s' (columns:", m->name,
+                    (int)(eq - argv[i]), argv[i]);
+            list_columns(m);
+            fputs(")\n", stderr);
             return EXIT_USAGE;
         }
+        uint64_t bit = 1ull << (size_t)(c - m->columns);
+        if (given & bit) {
+            fprintf(stderr, "db add: column %s given twice\n", c->name);
+            return EXIT_USAGE;
+        }
+        given |= bit;
         int rc = ph_column_parse(c, obj, eq + 1, strlen(eq + 1), x->arena);
         if (rc) {
             char t[32];
@@ -143,7 +164,35 @@ static int cmd_add(cli_ctx *x, const ph_model *m, int argc, char **argv)
                     c->name);
             return EXIT_USAGE;
         }
+        char msg[256];
+        if (!(c->flags & PH_PK) && ph_orm_validate(m, obj, bit, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "db add: %s\n", msg);
+            return EXIT_USAGE;
+        }
     }
+    size_t missing = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t k2 = 0;
+        for (size_t k = 0; k < m->ncolumns; k++) {
+            const ph_column *c = &m->columns[k];
+            if ((given & (1ull << k)) || (c->flags & PH_PK) || !(c->flags & PH_NOT_NULL) ||
+                c->default_value)
+                continue;
+            if (pass == 0)
+                missing++;
+            else
+                fprintf(stderr, "%s%s", k2++ ? ", " : "", c->name);
+        }
+        if (!missing)
+            break;
+        if (pass == 0)
+            fprintf(stderr, "db add: %s needs %s (NOT NULL, no default): ", m->name,
+                    missing == 1 ? "a value for column" : "values for columns");
+        else
+            fputs("; give each as column=value\n", stderr);
+    }
+    if (missing)
+        return EXIT_USAGE;
     int rc = ph_session_add(x->s, m, obj);
     if (rc == 0)
         rc = ph_session_commit(x->s);
@@ -161,11 +210,24 @@ static int cmd_list(cli_ctx *x, const ph_model *m, const char *columns)
     size_t ncols = 0;
     if (columns) {
         const char *p = columns;
-        while (*p) {
+        if (!*p) {
+            fprintf(stderr, "db list: --columns is empty; name one or more of:");
+            list_columns(m);
+            fputs(" (comma-separated)\n", stderr);
+            return EXIT_USAGE;
+        }
+        for (;;) {
             size_t len = strcspn(p, ",");
             const ph_column *c = len ? ph_model_column_n(m, p, len) : NULL;
             if (!c) {
-                fprintf(stderr, "db list: %s has no column '%.*s'\n", m->name, (int)len, p);
+                if (len)
+                    fprintf(stderr, "db list: %s has no column '%.*s' (columns:", m->name,
+                            (int)len, p);
+                else
+                    fprintf(stderr, "db list: an empty name in --columns '%s' (columns:",
+                            columns);
+                list_columns(m);
+                fputs(")\n", stderr);
                 return EXIT_USAGE;
             }
             if (ncols == PH_COUNTOF(cols)) {
@@ -174,8 +236,9 @@ static int cmd_list(cli_ctx *x, const ph_model *m, const char *columns)
             }
             cols[ncols++] = c;
             p += len;
-            if (*p == ',')
-                p++;
+            if (*p != ',')
+                break;
+            p++;
         }
     }
     ph_query *q = ph_query_new(x->s, m);
@@ -225,18 +288,44 @@ static int cmd_create_drop(cli_ctx *x, const ph_cli_db_config *cfg, bool create)
 {
     const ph_model *const *models = cfg->models;
     size_t n = cfg->nmodels;
-    bool fresh = create;
-    for (size_t i = 0; fresh && i < n; i++)
-        fresh = ph_orm_table_exists(x->conn, models[i]->table) == 0;
+    const char *verb = create ? "create" : "drop";
+    bool *existed = ph_arena_calloc(x->arena, n ? n : 1, sizeof(bool));
+    if (!existed) {
+        fputs("db: out of memory\n", stderr);
+        return 1;
+    }
+    size_t nexisted = 0;
+    for (size_t i = 0; i < n; i++) {
+        int e = ph_orm_table_exists(x->conn, models[i]->table);
+        if (e < 0) {
+            fprintf(stderr, "db %s: %s\n", verb, ph_db_errmsg(x->conn));
+            return 1;
+        }
+        existed[i] = e == 1;
+        nexisted += existed[i];
+    }
     int rc = create ? ph_orm_create_all(x->conn, models, n) : ph_orm_drop_all(x->conn, models, n);
     if (rc == 0 && !create)
         rc = ph_db_exec_script(x->conn, "DROP TABLE IF EXISTS " PH_MIGRATE_VERSION_TABLE);
     if (rc) {
-        fprintf(stderr, "db %s: %s\n", create ? "create" : "drop", ph_db_errmsg(x->conn));
+        fprintf(stderr, "db %s: %s\n", verb, ph_db_errmsg(x->conn));
         return 1;
     }
-    printf(create ? "created the tables of %zu models\n" : "dropped the tables of %zu models\n", n);
-    if (fresh)
+    size_t changed = create ? n - nexisted : nexisted;
+    if (changed == 0) {
+        if (create)
+            printf("nothing to create: all %zu tables exist\n", n);
+        else
+            printf("nothing to drop: none of the %zu tables exists\n", n);
+    } else {
+        printf("%s %zu table%s:", create ? "created" : "dropped", changed, changed == 1 ? "" : "s");
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (existed[i] != create)
+                printf("%s %s", k++ ? "," : "", models[i]->table);
+        putchar('\n');
+    }
+    if (create && nexisted == 0)
         ph__cli_stamp_created(cfg, x->conn);
     return 0;
 }

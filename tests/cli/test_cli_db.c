@@ -115,6 +115,12 @@ static void session_on(const char *url)
     done(&r);
     r = CLI(url, "create");
     CHECK_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "created 9 tables: user, world, fortune, pethandler, petcategory, "
+                          "petcomment, handlerprofile, tag, pet_tag\n");
+    done(&r);
+    r = CLI(url, "create");
+    CHECK_INT(r.status, 0);
+    CHECK_STR(r.out, "nothing to create: all 9 tables exist\n");
     done(&r);
     r = CLI(url, "add", "User", "username=Demo User", "user_email=demouser@gmail.com",
             "user_password=secret");
@@ -150,16 +156,38 @@ static void session_on(const char *url)
 
     /* errors: usage (2) and failures (1), nothing written */
     r = CLI(url, "add", "User", "username=x", "user_email=y");
-    CHECK_INT(r.status, 1);
-    CHECK_CONTAINS(r.err, "user.user_password");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "User needs a value for column (NOT NULL, no default): user_password;");
+    done(&r);
+    r = CLI(url, "add", "User");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "User needs values for columns (NOT NULL, no default): "
+                          "username, user_email, user_password;");
+    done(&r);
+    r = CLI(url, "add", "User", "username=a", "user_email=b", "username=c", "user_password=d");
+    CHECK_INT(r.status, 2);
+    CHECK_STR(r.err, "db add: column username given twice\n");
+    done(&r);
+    r = CLI(url, "add", "World", "randomnumber=4294967296");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "world.randomnumber");
     done(&r);
     char longname[160];
     memset(longname, 'a', sizeof(longname));
     memcpy(longname, "username=", 9);
     longname[9 + 101] = '\0';
     r = CLI(url, "add", "User", longname, "user_email=y", "user_password=z");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "too long for user.username: 101 characters, String(100) allows 100");
+    done(&r);
+    longname[9 + 100] = '\0'; /* 100 fits */
+    r = CLI(url, "add", "User", longname, "user_email=y", "user_password=z");
+    CHECK_INT(r.status, 0);
+    CHECK_STR(r.out, "3\n");
+    done(&r);
+    /* what the database refuses is 1 (a duplicate primary key here) */
+    r = CLI(url, "add", "User", "id=3", "username=d", "user_email=y", "user_password=z");
     CHECK_INT(r.status, 1);
-    CHECK_CONTAINS(r.err, "too long");
     done(&r);
     r = CLI(url, "add", "World", "randomnumber=lots");
     CHECK_INT(r.status, 2);
@@ -178,13 +206,33 @@ static void session_on(const char *url)
     done(&r);
     r = CLI(url, "list", "User", "--columns", "username,nope");
     CHECK_INT(r.status, 2);
+    CHECK_STR(r.out, "");
+    CHECK_STR(r.err, "db list: User has no column 'nope' (columns: id, username, user_email, "
+                     "user_password)\n");
+    done(&r);
+    r = CLI(url, "list", "User", "--columns", "");
+    CHECK_INT(r.status, 2);
+    CHECK_STR(r.out, "");
+    CHECK_CONTAINS(r.err, "--columns is empty; name one or more of: id, username");
+    done(&r);
+    r = CLI(url, "list", "User", "--columns=");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "--columns is empty");
+    done(&r);
+    r = CLI(url, "list", "User", "--columns", "username,");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "an empty name in --columns 'username,'");
+    done(&r);
+    r = CLI(url, "list", "User", "--columns", "id,,username");
+    CHECK_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "an empty name");
     done(&r);
     r = CLI(url, "frobnicate");
     CHECK_INT(r.status, 2);
     CHECK_CONTAINS(r.err, "unknown command");
     done(&r);
     r = CLI(url, "list", "User");
-    CHECK_STR(r.out, "[<User 1>, <User 2>]\n");
+    CHECK_STR(r.out, "[<User 1>, <User 2>, <User 3>]\n");
     done(&r);
     /* drop: refused without a terminal and without --yes */
     r = CLI(url, "drop");
@@ -193,6 +241,12 @@ static void session_on(const char *url)
     done(&r);
     r = CLI(url, "drop", "--yes");
     CHECK_INT(r.status, 0);
+    CHECK_STR(r.out, "dropped 9 tables: user, world, fortune, pethandler, petcategory, "
+                     "petcomment, handlerprofile, tag, pet_tag\n");
+    done(&r);
+    r = CLI(url, "drop", "--yes");
+    CHECK_INT(r.status, 0);
+    CHECK_STR(r.out, "nothing to drop: none of the 9 tables exists\n");
     done(&r);
     r = CLI(url, "list", "User");
     CHECK_INT(r.status, 1);
@@ -270,8 +324,10 @@ static void test_flask_interop(void)
     ph_db_conn_free(c);
     ph_db_close(db);
 
-    result res = CLI(url, "create"); /* the tables exist: nothing to do */
+    result res = CLI(url, "create"); /* Flask made user only: the other 8 are added */
     CHECK_INT(res.status, 0);
+    CHECK_STR(res.out, "created 8 tables: world, fortune, pethandler, petcategory, petcomment, "
+                       "handlerprofile, tag, pet_tag\n");
     done(&res);
     res = CLI(url, "list", "User");
     CHECK_INT(res.status, 0);
