@@ -170,7 +170,7 @@ static void session_on(const char *url)
     done(&r);
     r = CLI(url, "add", "World", "randomnumber=4294967296");
     CHECK_INT(r.status, 2);
-    CHECK_CONTAINS(r.err, "world.randomnumber");
+    CHECK_CONTAINS(r.err, "not a valid INTEGER for World.randomnumber");
     done(&r);
     char longname[160];
     memset(longname, 'a', sizeof(longname));
