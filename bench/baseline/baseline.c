@@ -510,38 +510,26 @@ static unsigned random_id(unsigned *seed)
     return (unsigned)(rand_r(seed) % WORLD_ROWS) + 1;
 }
 
-/* One World as JSON into b: false on a database failure. */
-static bool world_json(conn *c, buf *b, long long id, bool update, unsigned *seed)
+/* The randomnumber of World id into *num: false on a database failure. */
+static bool world_get(conn *c, long long id, long long *num)
 {
     rows rs = run(c, Q_WORLD, 1, &id, NULL);
     bool found = row_next(&rs);
-    long long num = found ? col_int(&rs, 1) : 0;
-    bool failed = rs.failed || !found;
+    *num = found ? col_int(&rs, 1) : 0;
+    bool ok = !rs.failed && found;
     rows_close(&rs);
-    if (failed)
-        return false;
-    if (update) {
-        num = random_id(seed);
-        long long p[2] = {num, id};
-        rs = run(c, Q_UPDATE, 2, p, NULL);
-        failed = !run_done(&rs);
-        rows_close(&rs);
-        if (failed)
-            return false;
-    }
-    puts_(b, "{\"id\":");
-    put_int(b, id);
-    puts_(b, ",\"randomNumber\":");
-    put_int(b, num);
-    puts_(b, "}");
-    return true;
+    return ok;
 }
 
+/* /db, /queries and /updates with the peer's statements in the peer's
+ * order: every SELECT first, then, for updates, every UPDATE in one
+ * transaction (SQLite: BEGIN IMMEDIATE, as a read lock upgraded later fails
+ * with SQLITE_BUSY instead of waiting). */
 static enum MHD_Result worlds(struct MHD_Connection *mc, conn *c, bool array, bool update,
                               unsigned *seed)
 {
     int n = array ? query_count(mc) : 1;
-    long long ids[MAX_QUERIES];
+    long long ids[MAX_QUERIES], nums[MAX_QUERIES];
     for (int i = 0; i < n; i++) {
         bool again;
         do { /* distinct ids for updates, as the peer's random.sample */
@@ -551,22 +539,33 @@ static enum MHD_Result worlds(struct MHD_Connection *mc, conn *c, bool array, bo
                 again = again || ids[j] == ids[i];
         } while (again);
     }
+    bool ok = true;
+    for (int i = 0; ok && i < n; i++)
+        ok = world_get(c, ids[i], &nums[i]);
+    if (ok && update) {
+        ok = exec_plain(c, c->pg ? "BEGIN" : "BEGIN IMMEDIATE");
+        for (int i = 0; ok && i < n; i++) {
+            nums[i] = random_id(seed);
+            long long p[2] = {nums[i], ids[i]};
+            rows rs = run(c, Q_UPDATE, 2, p, NULL);
+            ok = run_done(&rs);
+            rows_close(&rs);
+        }
+        ok = ok ? exec_plain(c, "COMMIT") : (exec_plain(c, "ROLLBACK"), false);
+    }
+    if (!ok)
+        return unavailable(mc);
     buf b = {0};
-    /* SQLite: take the write lock first (a read lock upgraded later fails
-     * with SQLITE_BUSY instead of waiting) */
-    bool ok = !update || exec_plain(c, c->pg ? "BEGIN" : "BEGIN IMMEDIATE");
     if (array)
         puts_(&b, "[");
-    for (int i = 0; ok && i < n; i++) {
+    for (int i = 0; i < n; i++) {
         if (i)
             puts_(&b, ",");
-        ok = world_json(c, &b, ids[i], update, seed);
-    }
-    if (update)
-        ok = ok ? exec_plain(c, "COMMIT") : (exec_plain(c, "ROLLBACK"), false);
-    if (!ok) {
-        free(b.p);
-        return unavailable(mc);
+        puts_(&b, "{\"id\":");
+        put_int(&b, ids[i]);
+        puts_(&b, ",\"randomNumber\":");
+        put_int(&b, nums[i]);
+        puts_(&b, "}");
     }
     puts_(&b, array ? "]\n" : "\n");
     return reply(mc, 200, JSON, &b);
