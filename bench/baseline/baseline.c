@@ -49,7 +49,7 @@ static const char *const sql_pg[NQ] = {
     "SELECT handler_id, handler_name FROM pethandler WHERE handler_id = $1",
     "SELECT pet_id, pet_name, pet_category, handler_id FROM petcategory WHERE handler_id = $1",
     "SELECT pet_id, pet_name, pet_category, handler_id FROM petcategory WHERE pet_id = $1",
-    "INSERT INTO petcomment (comment_content, pet_id) VALUES ($1, $2)",
+    "INSERT INTO petcomment (comment_content, pet_id) VALUES ($1, $2) RETURNING comment_id",
     "SELECT id, randomnumber FROM world WHERE id = $1",
     "UPDATE world SET randomnumber = $1 WHERE id = $2",
     "SELECT id, message FROM fortune",
@@ -482,10 +482,15 @@ static enum MHD_Result add_comment(struct MHD_Connection *mc, conn *c, long long
         return unavailable(mc);
     if (!found)
         return not_found(mc);
-    long long p[2] = {0, pet_id};
-    rs = run(c, Q_COMMENT, 2, p, text);
-    bool ok = run_done(&rs);
-    rows_close(&rs);
+    /* the peer's statements: the INSERT in its own transaction */
+    bool ok = exec_plain(c, c->pg ? "BEGIN" : "BEGIN IMMEDIATE");
+    if (ok) {
+        long long p[2] = {0, pet_id};
+        rs = run(c, Q_COMMENT, 2, p, text);
+        ok = run_done(&rs);
+        rows_close(&rs);
+        ok = ok ? exec_plain(c, "COMMIT") : (exec_plain(c, "ROLLBACK"), false);
+    }
     return ok ? reply_static(mc, 201, HTML, "Comment added") : unavailable(mc);
 }
 

@@ -182,12 +182,21 @@ def load_data(url, kind):
                        check=True, stdout=subprocess.DEVNULL)
 
 
-def start_pg(tmp):
-    d = os.path.join(tmp, "pg")
-    url = subprocess.run(["sh", os.path.join(TOP, "tests/pg-cluster.sh"), "start", d],
-                         check=True, capture_output=True, text=True).stdout.strip()
-    return url, lambda: subprocess.run(["sh", os.path.join(TOP, "tests/pg-cluster.sh"), "stop", d],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_pg():
+    """A throwaway cluster (tests/pg-cluster.sh) in its own folder under /tmp,
+    which the postgres user can reach; its URL and a function that stops it."""
+    d = tempfile.mkdtemp(prefix="phial-bench-pg.")
+    script = os.path.join(TOP, "tests/pg-cluster.sh")
+    p = subprocess.run(["sh", script, "start", d], capture_output=True, text=True)
+    if p.returncode != 0:
+        shutil.rmtree(d, ignore_errors=True)
+        raise RuntimeError("could not start PostgreSQL: " + p.stderr.strip())
+
+    def stop():
+        subprocess.run(["sh", script, "stop", d], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(d, ignore_errors=True)
+    return p.stdout.strip(), stop
 
 
 # ---- servers ------------------------------------------------------------------------
@@ -390,7 +399,7 @@ def main():
             else:
                 url = a.pg_url
                 if not url:
-                    url, stop_pg = start_pg(tmp)
+                    url, stop_pg = start_pg()
             load_data(url, kind)
             ws = [w for w in workloads if kind == "sqlite" or w[4]]
             peer_answers = {}
@@ -451,6 +460,10 @@ def main():
             if stop_pg:
                 stop_pg()
                 stop_pg = None
+    except BaseException:
+        if results:  # what was measured before the failure
+            report(results, problems, a)
+        raise
     finally:
         if stop_pg:
             stop_pg()
