@@ -269,12 +269,20 @@ http {
 
 
 def fetch(base, method, path, body=None, headers=None):
+    """One request.  A server may still be working off the queue of the
+    previous run (the peer takes minutes on /queries), so a timeout is
+    retried for up to three minutes before it counts as a failure."""
     req = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.headers.get("Content-Type"), r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type"), e.headers, e.read()
+    for attempt in range(3):
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, r.headers.get("Content-Type"), r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type"), e.headers, e.read()
+        except (TimeoutError, socket.timeout):
+            if attempt == 2:
+                raise
+            log("   (%s%s still busy: waiting)" % (base, path))
 
 
 def csrf_for(base, path):
