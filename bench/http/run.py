@@ -529,6 +529,7 @@ def report(results, problems, a):
     if problems:
         text += "\nAnswers that differ from the peer's:\n" + "".join("- %s\n" % p for p in problems)
     text += "\nTargets missed:\n" + ("".join("- %s\n" % m for m in misses) if misses else "- none\n")
+    text = summary(results) + "\nEvery run:\n\n" + text
     print(text)
     out = os.path.join(TOP, "build", "bench")
     os.makedirs(out, exist_ok=True)
@@ -537,6 +538,34 @@ def report(results, problems, a):
     with open(os.path.join(out, "http.json"), "w") as f:
         json.dump({"machine": machine, "results": results, "problems": problems,
                    "misses": misses}, f, indent=1)
+
+
+def summary(results):
+    """The table in short: one row per database, workload and connection
+    count, Phial against the others."""
+    rows = {}
+    for r in results:
+        rows.setdefault((r["db"], r["workload"], r["conns"]), {})[r["server"]] = r
+    out = ["| db | workload | conns | Phial req/s | p50 / p99 ms | peer | baseline | nginx | "
+           "× peer | × baseline | × nginx | RSS MiB Phial / peer | CPU µs/req Phial / baseline "
+           "| errors + non-2xx |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for (db, w, c), by in rows.items():
+        ph = by.get("phial")
+        if not ph:
+            continue
+        rps = lambda s: "%.0f" % by[s]["rps"] if s in by else "-"
+        ratio = lambda s: "%.2f" % (ph["rps"] / by[s]["rps"]) if by.get(s, {}).get("rps") else "-"
+        peer, base = by.get("peer"), by.get("baseline")
+        bad = sum(x["errors"] + x["non2xx"] for x in by.values())
+        out.append("| %s | %s | %d | %.0f | %s / %s | %s | %s | %s | %s | %s | %s | %.0f / %s | %s / %s | %d |" % (
+            db, w, c, ph["rps"], "%.1f" % ph["p50"] if ph["p50"] is not None else "-",
+            "%.0f" % ph["p99"] if ph["p99"] is not None else "-", rps("peer"), rps("baseline"),
+            rps("nginx"), ratio("peer"), ratio("baseline"), ratio("nginx"), ph["rss_kb"] / 1024,
+            "%.0f" % (peer["rss_kb"] / 1024) if peer else "-",
+            "%.0f" % ph["cpu_us"] if ph.get("cpu_us") else "-",
+            "%.0f" % base["cpu_us"] if base and base.get("cpu_us") else "-", bad))
+    return "\n".join(out) + "\n"
 
 
 def cpu_model():
