@@ -122,7 +122,9 @@ void ph_app_set_access_log(ph_app *app, bool on);
 const char *ph_app_database_url(const ph_app *app);
 /* Gives the app its database (db = SQLAlchemy(app)): the URL above, with
  * SQLALCHEMY_ECHO (log every statement), SQLITE_SYNCHRONOUS,
- * SQLITE_BUSY_TIMEOUT_MS and DATABASE_CONNECT_TIMEOUT from the config.
+ * SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_TRUNCATE_PAGES,
+ * DATABASE_CONNECT_TIMEOUT and DATABASE_STATEMENT_TIMEOUT_MS from the
+ * config (a value out of range is PH_EINVAL naming the key).
  * Connects nothing: each worker thread opens its own connection on first
  * use.  0, or PH_EINVAL / PH_EMISUSE / PH_ENOMEM with a message in err. */
 int ph_app_use_database(ph_app *app, char *err, size_t errlen);
@@ -136,7 +138,8 @@ ph_db_conn *ph_app_thread_conn(ph_app *app);
  * request arena on the thread's connection.  What it has not committed
  * when the response is sent is rolled back.  With DEBUG=1 its N+1 detector
  * is on, labelled with the route.  NULL without a database or memory.  A
- * handler returning PH_ECONNLOST or PH_EBUSY is answered 503. */
+ * handler returning PH_ECONNLOST, PH_EBUSY or PH_ETIMEDOUT is answered
+ * 503 with Retry-After. */
 ph_session *ph_req_db(ph_request *req);
 /* SQL statements the request's session has run so far. */
 int64_t ph_req_query_count(const ph_request *req);

@@ -10,8 +10,17 @@
  * share it.  Each thread makes its own ph_db_conn with ph_db_conn_new (the
  * caller owns it and frees it with ph_db_conn_free before the ph_db); it
  * connects on first use and keeps its connection and prepared statements
- * across requests.  A lost PostgreSQL connection makes the failing call
- * return PH_ECONNLOST and is replaced on the next use.
+ * across requests.  Before a PostgreSQL connection is used outside a
+ * transaction it is checked without a round trip (a server that restarted
+ * has closed it): a stale one is replaced then, so the first request after
+ * a restart succeeds.  A connection lost during a call makes that call
+ * return PH_ECONNLOST (PH_ETIMEDOUT for a server that stopped answering)
+ * and is replaced on the next use.
+ *
+ * Bounds: a PostgreSQL connect waits at most connect_timeout_s, a
+ * statement at most statement_timeout_ms (+ PH_DB_TIMEOUT_GRACE_MS); a
+ * SQLite lock wait at most busy_timeout_ms; the SQLite WAL is truncated
+ * once it reaches wal_truncate_pages, and by the last connection closed.
  *
  * SQL given to this layer uses `?` placeholders on both dialects (they are
  * rewritten to $1, $2... for PostgreSQL) and quotes identifiers itself.
@@ -106,7 +115,22 @@ typedef struct ph_db_config {
     int busy_timeout_ms;     /* SQLite; 0: 5000 */
     const char *synchronous; /* SQLite: "OFF", "NORMAL" (NULL), "FULL", "EXTRA" */
     int connect_timeout_s;   /* PostgreSQL; 0: 5 */
+    /* PostgreSQL: the server cancels a statement running longer (SET
+     * statement_timeout), and the client gives up on a server that does not
+     * answer within this plus PH_DB_TIMEOUT_GRACE_MS (a frozen server): the
+     * call returns PH_ETIMEDOUT and the connection is replaced.  0: 5000;
+     * negative: no limit. */
+    int statement_timeout_ms;
+    /* SQLite: after a commit leaves the WAL at this many pages or more, it is
+     * checkpointed and truncated (PRAGMA wal_checkpoint(TRUNCATE)).  0: 1000
+     * pages (4 MB with 4 KB pages); negative: SQLite's own passive
+     * auto-checkpoint only. */
+    int wal_truncate_pages;
 } ph_db_config;
+
+/* How long past its statement timeout the client waits for a PostgreSQL
+ * server's answer before it calls the server frozen. */
+#define PH_DB_TIMEOUT_GRACE_MS 1000
 
 /* Parses the URL and keeps the config (copied); connects nothing.
  * 0 and *out set (free with ph_db_close), or PH_EINVAL/PH_ENOMEM with a

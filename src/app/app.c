@@ -726,12 +726,16 @@ void ph_app_handle(ph_app *app, ph_request *req, ph_response *res)
     if (err < 0) {
         const char *detail = ph__req_error_detail(req);
         /* the client's data broke a constraint or a limit: its fault, a 400;
-           the database is down or locked: temporary, a 503; else a bug */
+           the database is down, locked or stalled: temporary, a 503 whose
+           Retry-After tells clients and balancers when to retry; else a bug */
         bool input = err == PH_ECONSTRAINT || err == PH_ETOOLONG || err == PH_ERANGE;
-        int status = input ? 400 : err == PH_ECONNLOST || err == PH_EBUSY ? 503 : 500;
+        bool stalled = err == PH_ECONNLOST || err == PH_EBUSY || err == PH_ETIMEDOUT;
+        int status = input ? 400 : stalled ? 503 : 500;
         ph_log(input ? PH_LOG_INFO : PH_LOG_ERROR, "%s: %s %s: %s%s%s", app->name, req->method,
                req->path, ph_errname(err), detail ? ": " : "", detail ? detail : "");
         error_page(app, req, res, status);
+        if (stalled && !ph_res_header_get(res, "Retry-After"))
+            ph_res_header(res, "Retry-After", PH__RETRY_AFTER_S);
     } else if (res->abort) {
         /* keep headers an abort set (Allow) across the error page */
         size_t nh = res->nheaders;

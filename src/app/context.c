@@ -11,6 +11,7 @@
 #include "phial/app.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,15 +108,30 @@ int ph_app_use_database(ph_app *app, char *err, size_t errlen)
         .echo = config_true(app, "SQLALCHEMY_ECHO"),
         .synchronous = ph_app_config_get(app, "SQLITE_SYNCHRONOUS"),
     };
-    int64_t v;
-    if (ph_app_config_int(app, "SQLITE_BUSY_TIMEOUT_MS", 0, &v) < 0 || v < 0 || v > INT32_MAX ||
-        (cfg.busy_timeout_ms = (int)v, 0) ||
-        ph_app_config_int(app, "DATABASE_CONNECT_TIMEOUT", 0, &v) < 0 || v < 0 || v > 3600) {
-        snprintf(err, errlen,
-                 "SQLITE_BUSY_TIMEOUT_MS and DATABASE_CONNECT_TIMEOUT must be whole numbers");
-        return PH_EINVAL;
+    /* the bounds of every database wait: whole numbers in range, or the
+       start stops naming the key */
+    static const struct {
+        const char *key;
+        int64_t min, max;
+        size_t off;
+    } waits[] = {
+        {"SQLITE_BUSY_TIMEOUT_MS", 0, 3600000, offsetof(ph_db_config, busy_timeout_ms)},
+        {"DATABASE_CONNECT_TIMEOUT", 0, 3600, offsetof(ph_db_config, connect_timeout_s)},
+        {"DATABASE_STATEMENT_TIMEOUT_MS", -1, 3600000,
+         offsetof(ph_db_config, statement_timeout_ms)},
+        {"SQLITE_WAL_TRUNCATE_PAGES", -1, 1000000, offsetof(ph_db_config, wal_truncate_pages)},
+    };
+    for (size_t i = 0; i < PH_COUNTOF(waits); i++) {
+        int64_t v;
+        if (ph_app_config_int(app, waits[i].key, 0, &v) < 0 || v < waits[i].min ||
+            v > waits[i].max) {
+            snprintf(err, errlen, "%s must be a whole number from %lld to %lld, not '%s'",
+                     waits[i].key, (long long)waits[i].min, (long long)waits[i].max,
+                     ph_app_config_get(app, waits[i].key));
+            return PH_EINVAL;
+        }
+        *(int *)((char *)&cfg + waits[i].off) = (int)v;
     }
-    cfg.connect_timeout_s = (int)v;
     int rc = ph_db_open(&cfg, &ctx->db, err, errlen);
     if (rc < 0)
         return rc;

@@ -14,6 +14,9 @@ int ph__app_route_data(ph_app *app, unsigned methods, const char *pattern, const
 const char *ph__app_static_root(const ph_app *app);
 /* Takes ownership of root (heap string). */
 int ph__app_set_static_root(ph_app *app, char *root);
+/* Seconds a 503 for a database that is down, locked or stalled asks the
+ * client to wait (Retry-After): about one statement timeout's worth. */
+#define PH__RETRY_AFTER_S "2"
 /* Phial's built-in page for an error status (werkzeug's wording). */
 int ph__default_error_page(ph_response *res, int status);
 

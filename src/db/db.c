@@ -51,6 +51,8 @@ int ph_db_open(const ph_db_config *cfg, ph_db **out, char *err, size_t errlen)
     db->echo = cfg->echo;
     db->busy_timeout_ms = cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms : 5000;
     db->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
+    db->statement_timeout_ms = cfg->statement_timeout_ms == 0 ? 5000 : cfg->statement_timeout_ms;
+    db->wal_truncate_pages = cfg->wal_truncate_pages == 0 ? 1000 : cfg->wal_truncate_pages;
     *out = db;
     return 0;
 }
@@ -209,10 +211,13 @@ int ph_db_conn_connect(ph_db_conn *c)
 {
     if (c->dialect == PH_DB_SQLITE)
         return c->sq ? 0 : ph__sq_open(c);
-    if (c->pg && !c->lost)
+    if (c->pg && !c->lost && (c->in_tx || ph__pg_idle_ok(c)))
         return 0;
-    if (c->pg)
+    if (c->pg) {
+        if (!c->lost)
+            ph_log_info("PostgreSQL connection closed by the server while idle: reconnecting");
         disconnect(c); /* the old session's statements are gone with it */
+    }
     return ph__pg_open(c);
 }
 
@@ -332,10 +337,10 @@ static int stmt_get(ph_db_conn *c, const char *sql, ph__stmt **out)
 
 static void after_error(ph_db_conn *c, int rc)
 {
-    if (rc == PH_ECONNLOST) {
+    if (rc == PH_ECONNLOST)
         c->lost = true;
-        c->in_tx = false;
-    }
+    if (c->lost)
+        c->in_tx = false; /* the server ended it with the connection */
 }
 
 int ph_db_query(ph_db_conn *c, const char *sql, const ph_val *params, size_t n, ph_db_rows *rows)

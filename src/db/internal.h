@@ -29,6 +29,8 @@ struct ph_db {
     int busy_timeout_ms;
     char synchronous[8];
     int connect_timeout_s;
+    int statement_timeout_ms; /* <= 0: none */
+    int wal_truncate_pages;   /* <= 0: passive auto-checkpoint only */
 };
 
 struct ph_db_conn {
@@ -49,6 +51,10 @@ struct ph_db_conn {
     char (*ptext)[40];
     size_t pcap;
     ph_buf pbuf; /* NUL-terminated copies of text parameters */
+    /* SQLite: the busy handler's budget for the current wait (ms), and the
+     * WAL size at which the next truncating checkpoint is tried */
+    int busy_budget_ms;
+    int wal_next_truncate;
     char errmsg[512];
 };
 
@@ -60,6 +66,9 @@ void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int6
 /* Maps a SQLite result code to a PH_E* code and sets c's message. */
 int ph__sq_error(ph_db_conn *c, int rc);
 int ph__sq_open(ph_db_conn *c);
+/* Checkpoints the WAL and truncates it to zero bytes (waits for readers at
+ * most budget_ms); 0 or a PH_E* code. */
+int ph__sq_checkpoint(ph_db_conn *c, int budget_ms);
 void ph__sq_close(ph_db_conn *c);
 int ph__sq_prepare(ph_db_conn *c, ph__stmt *st);
 void ph__sq_finalize(ph__stmt *st);
@@ -75,6 +84,10 @@ const char *ph__sq_text(ph_db_rows *r, int col, size_t *len);
 const void *ph__sq_blob(ph_db_rows *r, int col, size_t *len);
 
 int ph__pg_open(ph_db_conn *c);
+/* Whether an idle connection is still usable: false when the server has
+ * closed it or sent something unasked (a restart's termination notice).
+ * Costs one poll(2) with a zero timeout, no round trip. */
+bool ph__pg_idle_ok(ph_db_conn *c);
 void ph__pg_close(ph_db_conn *c);
 int ph__pg_prepare(ph_db_conn *c, ph__stmt *st);
 int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_rows *rows);

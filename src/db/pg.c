@@ -1,13 +1,22 @@
 /*
  * The PostgreSQL driver over libpq: connects with a connect timeout and TCP
  * keepalives (a dead server is an error, never a hang), prepares each
- * statement once per connection under a generated name (PQprepare, `?`
- * rewritten to $n), runs it with text parameters (PQexecPrepared), and maps
- * SQLSTATEs to Phial's codes; a dead connection is PH_ECONNLOST.
+ * statement once per connection under a generated name (`?`
+ * rewritten to $n), runs it with text parameters, and maps SQLSTATEs to
+ * Phial's codes; a dead connection is PH_ECONNLOST.
+ *
+ * Every round trip is sent and awaited through libpq's asynchronous calls
+ * with a deadline: the server cancels a statement past statement_timeout
+ * itself (SQLSTATE 57014), and a server that does not answer at all (a
+ * stopped or frozen process, whose kernel still acknowledges packets so
+ * keepalives cannot tell) is given up on PH_DB_TIMEOUT_GRACE_MS later, the
+ * call returning PH_ETIMEDOUT and the connection dropped.
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +89,137 @@ int ph__pg_open(ph_db_conn *c)
     PQsetNoticeProcessor(pg, on_notice, NULL);
     c->pg = pg;
     c->lost = false;
+    if (PQsetnonblocking(pg, 1) != 0) {
+        ph__pg_close(c);
+        return ph__db_error(c, PH_EDB, "cannot make the PostgreSQL connection non-blocking");
+    }
+    if (d->statement_timeout_ms > 0) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SET statement_timeout = %d", d->statement_timeout_ms);
+        int rc = ph__pg_script(c, sql);
+        if (rc) {
+            ph__pg_close(c);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+bool ph__pg_idle_ok(ph_db_conn *c)
+{
+    PGconn *pg = c->pg;
+    if (PQstatus(pg) != CONNECTION_OK)
+        return false;
+    struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+    if (p.fd < 0)
+        return false;
+    int n;
+    do
+        n = poll(&p, 1, 0);
+    while (n < 0 && errno == EINTR);
+    /* an idle connection has nothing to read: whatever is there is the
+       server saying goodbye (57P01 on shutdown) or the end of the stream */
+    return n == 0;
+}
+
+/* Milliseconds left until deadline_ms (a ph_now_ns()/1e6 time); -1: none. */
+static int remaining_ms(int64_t deadline_ms)
+{
+    if (deadline_ms < 0)
+        return -1;
+    int64_t left = deadline_ms - ph_now_ns() / 1000000;
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Waits until the socket is ready for events or the deadline passes.
+ * 1 ready, 0 timed out, -1 error. */
+static int wait_socket(PGconn *pg, short events, int64_t deadline_ms)
+{
+    struct pollfd p = {.fd = PQsocket(pg), .events = events};
+    if (p.fd < 0)
+        return -1;
+    for (;;) {
+        int n = poll(&p, 1, remaining_ms(deadline_ms));
+        if (n > 0)
+            return 1;
+        if (n == 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* The server did not answer in time: the connection is given up (its
+ * session may still hold locks; closing it lets the server end them). */
+static int timed_out(ph_db_conn *c)
+{
+    c->lost = true;
+    return ph__db_error(c, PH_ETIMEDOUT,
+                        "PostgreSQL did not answer within %d ms (statement timeout %d ms + %d ms): "
+                        "the server is stopped or overloaded",
+                        c->db->statement_timeout_ms + PH_DB_TIMEOUT_GRACE_MS,
+                        c->db->statement_timeout_ms, PH_DB_TIMEOUT_GRACE_MS);
+}
+
+static int pg_error(ph_db_conn *c, PGresult *res);
+
+/* After a PQsend* call (sent is its result): flushes the request and
+ * collects the results, keeping the first failed one, else the last.
+ * 0 with *out set (PQclear it), or a PH_E* code (nothing to clear). */
+static int await(ph_db_conn *c, int sent, PGresult **out)
+{
+    PGconn *pg = c->pg;
+    *out = NULL;
+    if (!sent)
+        return pg_error(c, NULL);
+    int64_t deadline = c->db->statement_timeout_ms > 0
+                           ? ph_now_ns() / 1000000 + c->db->statement_timeout_ms +
+                                 PH_DB_TIMEOUT_GRACE_MS
+                           : -1;
+    int f;
+    while ((f = PQflush(pg)) == 1) {
+        int w = wait_socket(pg, POLLOUT | POLLIN, deadline);
+        if (w == 0)
+            return timed_out(c);
+        if (w < 0 || !PQconsumeInput(pg))
+            return pg_error(c, NULL);
+    }
+    if (f < 0)
+        return pg_error(c, NULL);
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(pg)) {
+            int w = wait_socket(pg, POLLIN, deadline);
+            if (w == 0) {
+                PQclear(keep);
+                return timed_out(c);
+            }
+            if (w < 0 || !PQconsumeInput(pg))
+                break; /* PQgetResult reports the failure */
+        }
+        PGresult *r = PQgetResult(pg);
+        if (!r)
+            break;
+        bool kept_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
+                           PQresultStatus(keep) != PGRES_TUPLES_OK;
+        if (kept_failed) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+        if (PQstatus(pg) == CONNECTION_BAD)
+            break;
+    }
+    if (!keep)
+        return pg_error(c, NULL);
+    ExecStatusType s = PQresultStatus(keep);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        int rc = pg_error(c, keep);
+        PQclear(keep);
+        return rc;
+    }
+    *out = keep;
     return 0;
 }
 
@@ -188,11 +328,10 @@ int ph__pg_prepare(ph_db_conn *c, ph__stmt *st)
     char *sql = translate(st->sql, &nparams);
     if (!sql)
         return ph__db_error(c, PH_ENOMEM, "out of memory");
-    PGresult *res = PQprepare(c->pg, st->name, sql, 0, NULL);
+    int sent = PQsendPrepare(c->pg, st->name, sql, 0, NULL);
     free(sql);
-    int rc = 0;
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
-        rc = pg_error(c, res);
+    PGresult *res;
+    int rc = await(c, sent, &res);
     PQclear(res);
     return rc;
 }
@@ -277,13 +416,11 @@ int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_row
             c->plens[i] = 0;
         }
     }
-    PGresult *res = PQexecPrepared(c->pg, st->name, (int)n, c->pvals, c->plens, c->pfmts, 0);
-    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        int rc = pg_error(c, res);
-        PQclear(res);
+    PGresult *res;
+    int rc = await(c, PQsendQueryPrepared(c->pg, st->name, (int)n, c->pvals, c->plens, c->pfmts, 0),
+                   &res);
+    if (rc)
         return rc;
-    }
     const char *t = PQcmdTuples(res);
     c->changes = t && *t ? strtoll(t, NULL, 10) : 0;
     rows->result = res;
@@ -302,12 +439,9 @@ void ph__pg_clear(ph_db_rows *r)
 
 int ph__pg_script(ph_db_conn *c, const char *sql)
 {
-    PGresult *res = PQexec(c->pg, sql);
-    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    int rc = 0;
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-        rc = pg_error(c, res);
-    else {
+    PGresult *res;
+    int rc = await(c, PQsendQuery(c->pg, sql), &res);
+    if (rc == 0) {
         const char *t = PQcmdTuples(res);
         c->changes = t && *t ? strtoll(t, NULL, 10) : 0;
     }

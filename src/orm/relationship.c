@@ -82,6 +82,85 @@ static bool items_have(void *const *items, size_t n, const void *o)
     return false;
 }
 
+/* A set of 64-bit keys (object pointers, primary keys) in the session's
+ * arena, so that comparing a collection with its snapshot, or gathering
+ * keys, costs O(n) rather than a scan per member.  Below SMALL members the
+ * plain scan is kept: no allocation for the common short list. */
+#define SMALL 16
+
+typedef struct keyset {
+    uint64_t *keys;
+    unsigned char *used;
+    size_t mask; /* capacity - 1; capacity a power of two >= 2 * members */
+    bool on;     /* false: not built (few members), scan instead */
+} keyset;
+
+static size_t key_slot(const keyset *ks, uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & ks->mask;
+}
+
+/* An empty set for up to n keys; 0 or PH_ENOMEM. */
+static int keyset_init(ph_session *s, keyset *ks, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    ks->keys = ph_arena_alloc(s->arena, cap * sizeof(uint64_t));
+    ks->used = ph_arena_calloc(s->arena, cap, 1);
+    if (!ks->keys || !ks->used)
+        return ph__session_error(s, PH_ENOMEM, "out of memory");
+    ks->mask = cap - 1;
+    ks->on = true;
+    return 0;
+}
+
+/* Adds k; true when it was not there yet. */
+static bool keyset_add(keyset *ks, uint64_t k)
+{
+    size_t i = key_slot(ks, k);
+    while (ks->used[i]) {
+        if (ks->keys[i] == k)
+            return false;
+        i = (i + 1) & ks->mask;
+    }
+    ks->used[i] = 1;
+    ks->keys[i] = k;
+    return true;
+}
+
+static bool keyset_has(const keyset *ks, uint64_t k)
+{
+    size_t i = key_slot(ks, k);
+    while (ks->used[i]) {
+        if (ks->keys[i] == k)
+            return true;
+        i = (i + 1) & ks->mask;
+    }
+    return false;
+}
+
+/* The set of items[0..n) (built only when n > SMALL). */
+static int members_set(ph_session *s, keyset *ks, void *const *items, size_t n)
+{
+    ks->on = false;
+    if (n <= SMALL)
+        return 0;
+    int rc = keyset_init(s, ks, n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        keyset_add(ks, (uint64_t)(uintptr_t)items[i]);
+    return rc;
+}
+
+/* Whether o is among items[0..n), whose set ks was made by members_set. */
+static bool member(const keyset *ks, void *const *items, size_t n, const void *o)
+{
+    return ks->on ? keyset_has(ks, (uint64_t)(uintptr_t)o) : items_have(items, n, o);
+}
+
 static int list_push(ph_arena *a, ph_list *l, void *item)
 {
     if (l->len == l->cap || !l->items) {
@@ -292,8 +371,11 @@ static int load_chunk(ph_session *s, const ph_model *m, const ph_relationship *r
         if (r->kind == PH_REL_ONE_TO_ONE) {
             *(void **)field(parent, r) = child;
         } else {
+            /* rows come ordered by parent then child (ORDER BY), so a
+               duplicate (a repeated association row) is the last member */
             ph_list *l = field(parent, r);
-            if (!items_have(l->items, l->len, child) && (rc = list_push(s->arena, l, child)) != 0)
+            if ((!l->len || l->items[l->len - 1] != child) &&
+                (rc = list_push(s->arena, l, child)) != 0)
                 break;
         }
         if (r->kind != PH_REL_MANY_TO_MANY && (rc = ph__rel_set_backref(s, r, child, parent)) != 0)
@@ -357,6 +439,9 @@ int ph__rel_load_many(ph_session *s, const ph_model *m, void *const *objs, size_
     if (!keys || !need)
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     size_t nk = 0, nn = 0;
+    keyset seen = {0};
+    if (r->kind == PH_REL_MANY_TO_ONE && n > SMALL && keyset_init(s, &seen, n))
+        return PH_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         void *o = objs[i];
         const ph_obj *h = o;
@@ -387,8 +472,11 @@ int ph__rel_load_many(ph_session *s, const ph_model *m, void *const *objs, size_
                 continue;
             }
             bool dup = false;
-            for (size_t j = 0; j < nk && !dup; j++)
-                dup = keys[j] == k;
+            if (seen.on)
+                dup = !keyset_add(&seen, (uint64_t)k);
+            else
+                for (size_t j = 0; j < nk && !dup; j++)
+                    dup = keys[j] == k;
             if (!dup)
                 keys[nk++] = k;
         } else {
@@ -689,8 +777,12 @@ bool ph__rel_changed(const ph__state *st)
             continue;
         if (n != sn)
             return true;
+        /* same length, another order: changed unless the same members */
+        keyset ks;
+        if (members_set(((ph_obj *)st->obj)->session, &ks, sitems, sn))
+            return true; /* out of memory: flushing what did not change is harmless */
         for (size_t k = 0; k < n; k++)
-            if (!items_have(sitems, sn, items[k]))
+            if (!member(&ks, sitems, sn, items[k]))
                 return true;
     }
     return false;
@@ -808,9 +900,15 @@ int ph__rel_preflush(ph_session *s)
             size_t n, sn;
             void *one, *sone;
             members(st, r, k, &items, &n, &sitems, &sn, &one, &sone);
+            if (unchanged(items, n, sitems, sn))
+                continue;
+            keyset now;
+            int rc = members_set(s, &now, items, n);
+            if (rc)
+                return rc;
             for (size_t j = 0; j < sn; j++) {
                 void *c = sitems[j];
-                if (items_have(items, n, c) || !state_of(c) ||
+                if (member(&now, items, n, c) || !state_of(c) ||
                     state_of(c)->status != PH__PERSISTENT)
                     continue;
                 void *np = b ? *(void **)field(c, b) : NULL;
@@ -878,9 +976,15 @@ int ph__rel_push_fks(ph_session *s, ph__state *st)
         members(st, r, i, &items, &n, &sitems, &sn, &one, &sone);
         if (!st->flushed_insert && unchanged(items, n, sitems, sn))
             continue;
+        keyset now, before;
+        int rc = members_set(s, &now, items, n);
+        if (rc == 0)
+            rc = members_set(s, &before, sitems, sn);
+        if (rc)
+            return rc;
         for (size_t k = 0; k < n; k++) {
             void *c = items[k];
-            if (!live(c) || (!st->flushed_insert && items_have(sitems, sn, c)))
+            if (!live(c) || (!st->flushed_insert && member(&before, sitems, sn, c)))
                 continue;
             void *np = b ? *(void **)field(c, b) : NULL;
             if (np && np != st->obj && live(np))
@@ -890,7 +994,7 @@ int ph__rel_push_fks(ph_session *s, ph__state *st)
         for (size_t k = 0; k < sn; k++) {
             void *c = sitems[k];
             int64_t v;
-            if (items_have(items, n, c) || !state_of(c) || state_of(c)->status != PH__PERSISTENT ||
+            if (member(&now, items, n, c) || !state_of(c) || state_of(c)->status != PH__PERSISTENT ||
                 !fk_get(fk, c, &v) || v != pk)
                 continue;
             void *np = b ? *(void **)field(c, b) : NULL;
@@ -946,10 +1050,32 @@ static int assoc_exec(ph_session *s, const assoc_op *op, ph_buf *sql)
     return 0;
 }
 
+static bool op_same(const assoc_op *a, const assoc_op *b)
+{
+    return a->v1 == b->v1 && a->v2 == b->v2 && a->add == b->add &&
+           strcmp(a->table, b->table) == 0 && strcmp(a->col1, b->col1) == 0;
+}
+
+static uint64_t op_hash(const assoc_op *op)
+{
+    return (uint64_t)op->v1 * 0x9e3779b97f4a7c15ull ^ (uint64_t)op->v2 ^ (uint64_t)op->add << 63;
+}
+
+/* The slot of op in index (a keyset of indexes into ops, hashed by the
+ * op): the one holding an equal op, or the free one where it would go. */
+static size_t op_slot(const keyset *index, const assoc_op *ops, const assoc_op *op)
+{
+    size_t i = key_slot(index, op_hash(op));
+    while (index->used[i] && !op_same(&ops[index->keys[i]], op))
+        i = (i + 1) & index->mask;
+    return i;
+}
+
 int ph__rel_write_assoc(ph_session *s, ph_buf *sql)
 {
     assoc_op *ops = NULL;
     size_t nops = 0, cap = 0;
+    keyset index = {0};
     for (size_t i = 0; i < s->nobjs; i++) {
         ph__state *st = s->objs[i];
         const ph_model *m = st->model;
@@ -965,12 +1091,19 @@ int ph__rel_write_assoc(ph_session *s, ph_buf *sql)
             members(st, r, k, &items, &n, &sitems, &sn, &one, &sone);
             if (unchanged(items, n, sitems, sn))
                 continue;
+            keyset sets[2];
+            int rc = members_set(s, &sets[0], items, n);
+            if (rc == 0)
+                rc = members_set(s, &sets[1], sitems, sn);
+            if (rc)
+                return rc;
             for (int pass = 0; pass < 2; pass++) {
                 void *const *a = pass == 0 ? items : sitems, *const *other = pass ? items : sitems;
                 size_t na = pass == 0 ? n : sn, nother = pass ? n : sn;
+                const keyset *oset = &sets[pass ? 0 : 1];
                 for (size_t j = 0; j < na; j++) {
                     void *c = a[j];
-                    if (items_have(other, nother, c) || !state_of(c) ||
+                    if (member(oset, other, nother, c) || !state_of(c) ||
                         state_of(c)->status != PH__PERSISTENT)
                         continue;
                     assoc_op op = {.table = r->secondary, .add = pass == 0};
@@ -982,13 +1115,21 @@ int ph__rel_write_assoc(ph_session *s, ph_buf *sql)
                         op.col1 = r->secondary_remote, op.v1 = theirs;
                         op.col2 = r->secondary_local, op.v2 = mine;
                     }
-                    bool dup = false; /* both sides of a backref list the change */
-                    for (size_t q = 0; q < nops && !dup; q++)
-                        dup = ops[q].v1 == op.v1 && ops[q].v2 == op.v2 && ops[q].add == op.add &&
-                              strcmp(ops[q].table, op.table) == 0 &&
-                              strcmp(ops[q].col1, op.col1) == 0;
-                    if (dup)
+                    /* both sides of a backref list the change: once */
+                    if ((nops + 1) * 2 > index.mask + 1 || !index.on) {
+                        if (keyset_init(s, &index, nops + 1))
+                            return PH_ENOMEM;
+                        for (size_t q = 0; q < nops; q++) {
+                            size_t at = op_slot(&index, ops, &ops[q]);
+                            index.used[at] = 1;
+                            index.keys[at] = q;
+                        }
+                    }
+                    size_t slot = op_slot(&index, ops, &op);
+                    if (index.used[slot])
                         continue;
+                    index.used[slot] = 1;
+                    index.keys[slot] = nops;
                     if (nops == cap) {
                         size_t ncap = cap ? cap * 2 : 16;
                         assoc_op *bigger = ph_arena_alloc(s->arena, ncap * sizeof(*bigger));

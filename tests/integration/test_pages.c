@@ -7,7 +7,7 @@
  * lists users with HTML escaping; the pet pages add and navigate handlers,
  * pets (backref, tags) and comments, answer 404/400 and write nothing on
  * bad input, and list handlers with their pets in two queries; a PostgreSQL connection cut under
- * the server is a 503, and the next request is served again; a template with a syntax error stops
+ * the server is replaced before the next request uses it; a template with a syntax error stops
  * the start with file:line:col.
  */
 #include <signal.h>
@@ -344,7 +344,7 @@ static int kill_pg_backends(const char *url)
     return rc < 0 ? -1 : (int)n;
 }
 
-static void pages_pg_outage_is_503_then_recovers(void)
+static void pages_pg_connection_cut_is_replaced_before_use(void)
 {
     const char *url = getenv("DATABASE_URL");
     tc_response r;
@@ -353,8 +353,10 @@ static void pages_pg_outage_is_503_then_recovers(void)
     CHECK_INT(r.status, 200);
     tc_response_free(&r);
     CHECK(kill_pg_backends(url) >= 1);
+    /* the stale connection is found and replaced before the request uses
+       it: no 503 for the first request after the cut */
     CHECK_INT(get("/users", &r), 0);
-    CHECK_INT(r.status, 503);
+    CHECK_INT(r.status, 200);
     tc_response_free(&r);
     CHECK_INT(get("/users", &r), 0);
     CHECK_INT(r.status, 200);
@@ -420,7 +422,7 @@ static void run_suite(bool pg)
     RUN(pets_handler_list_is_two_queries);
     RUN(pets_lazy_list_warns_n_plus_one);
     if (pg)
-        RUN(pages_pg_outage_is_503_then_recovers);
+        RUN(pages_pg_connection_cut_is_replaced_before_use);
 }
 
 int main(void)
