@@ -189,15 +189,39 @@ static int add_pet_view(ph_request *req, ph_response *res)
     return url ? ph_redirect(res, url, 303) : PH_ENOMEM;
 }
 
-/* GET /pets/<id>: a pet, its handler (backref), tags and comments. */
+/* Comments shown per page of a pet. */
+#define COMMENTS_PER_PAGE 50
+
+/* GET /pets/<id>[?page=N]: a pet, its handler (backref), tags, and one page
+ * of its comments, oldest first: a pet with 100,000 comments costs one page
+ * of rows, not the whole collection.  A page that is not a whole number
+ * from 1, or past the last page, is a 404 (Flask-SQLAlchemy's paginate). */
 static int pet_view(ph_request *req, ph_response *res)
 {
     PetCategory *pet;
     int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
     if (rc != 0)
         return rc < 0 ? rc : 0;
+    int64_t page = 1;
+    const char *arg = ph_req_arg(req, "page");
+    if (arg && (ph_parse_i64((ph_slice){arg, strlen(arg)}, &page) < 0 || page < 1))
+        return ph_abort(res, 404);
+    ph_query *q = ph_query_new(ph_req_db(req), &PetComment_model);
+    if (!q)
+        return PH_ENOMEM;
+    ph_query_order_by(ph_query_filter_by(q, "pet_id", PH_INT(pet->pet_id)), "comment_id", PH_ASC);
+    ph_page comments;
+    if ((rc = ph_query_paginate(q, page, COMMENTS_PER_PAGE, &comments)) < 0)
+        return rc;
+    if (page > 1 && page > comments.pages)
+        return ph_abort(res, 404);
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx || ph_tpl_ctx_set_model(ctx, "pet", &PetCategory_model, pet) < 0)
+    if (!ctx || ph_tpl_ctx_set_model(ctx, "pet", &PetCategory_model, pet) < 0 ||
+        ph_tpl_ctx_set_models(ctx, "comments", &PetComment_model, comments.items, comments.n) <
+            0 ||
+        ph_tpl_ctx_set_int(ctx, "page", comments.page) < 0 ||
+        ph_tpl_ctx_set_int(ctx, "pages", comments.pages) < 0 ||
+        ph_tpl_ctx_set_int(ctx, "total", comments.total) < 0)
         return PH_ENOMEM;
     return ph_render(req, res, "pet.html", ctx);
 }

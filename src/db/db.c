@@ -343,7 +343,36 @@ static void after_error(ph_db_conn *c, int rc)
         c->in_tx = false; /* the server ended it with the connection */
 }
 
+/* Whether a call that found the connection lost may run again on a new
+ * one: only outside a transaction, and only for a statement that cannot
+ * have written anything (a read, or BEGIN).  A restart's goodbye can arrive
+ * between the idle check and the statement; this closes that window
+ * without ever replaying a write. */
+static bool may_retry(const ph_db_conn *c, bool was_in_tx, int rc, const char *sql)
+{
+    if (rc != PH_ECONNLOST || was_in_tx || c->dialect != PH_DB_POSTGRES)
+        return false;
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT ", 7) == 0 || strcasecmp(sql, "BEGIN") == 0;
+}
+
+static int query_once(ph_db_conn *c, const char *sql, const ph_val *params, size_t n,
+                      ph_db_rows *rows);
+
 int ph_db_query(ph_db_conn *c, const char *sql, const ph_val *params, size_t n, ph_db_rows *rows)
+{
+    bool was_in_tx = c->in_tx;
+    int rc = query_once(c, sql, params, n, rows);
+    if (may_retry(c, was_in_tx, rc, sql)) {
+        ph_log_info("PostgreSQL connection lost before a read: retrying it on a new connection");
+        rc = query_once(c, sql, params, n, rows);
+    }
+    return rc;
+}
+
+static int query_once(ph_db_conn *c, const char *sql, const ph_val *params, size_t n,
+                      ph_db_rows *rows)
 {
     memset(rows, 0, sizeof(*rows));
     rows->conn = c;
@@ -496,7 +525,20 @@ int ph_db_exec(ph_db_conn *c, const char *sql, const ph_val *params, size_t n)
     return rc;
 }
 
+static int script_once(ph_db_conn *c, const char *sql);
+
 int ph_db_exec_script(ph_db_conn *c, const char *sql)
+{
+    bool was_in_tx = c->in_tx;
+    int rc = script_once(c, sql);
+    if (may_retry(c, was_in_tx, rc, sql)) {
+        ph_log_info("PostgreSQL connection lost at BEGIN: retrying it on a new connection");
+        rc = script_once(c, sql);
+    }
+    return rc;
+}
+
+static int script_once(ph_db_conn *c, const char *sql)
 {
     c->errmsg[0] = '\0';
     int rc = ph_db_conn_connect(c);
