@@ -13,7 +13,8 @@
  * readers of older snapshots (a short, bounded wait) and then cuts the file
  * to zero bytes; if readers hold out past that wait, the next commit past
  * another wal_truncate_pages tries again, and meanwhile a passive
- * checkpoint copies what it can.  The last connection closed (shutdown)
+ * checkpoint copies what it can; a log that starts over is cut back to the
+ * bound (journal_size_limit).  The last connection closed (shutdown)
  * checkpoints and removes the WAL, as SQLite does when it can take the
  * lock; ph__sq_close truncates it first in case another process still has
  * the database open.
@@ -91,6 +92,8 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int pages)
     (void)schema;
     if (pages < (limit > 0 && limit < 1000 ? limit : 1000))
         return SQLITE_OK;
+    if (limit > 0 && pages + limit < c->wal_next_truncate)
+        c->wal_next_truncate = limit; /* the log started over: back to the bound */
     if (limit > 0 && pages >= c->wal_next_truncate) {
         if (ph__sq_checkpoint(c, WAL_CHECKPOINT_WAIT_MS) == 0) {
             c->wal_next_truncate = limit;
@@ -135,6 +138,13 @@ int ph__sq_open(ph_db_conn *c)
         sqlite3_close(db);
         c->sq = NULL;
         return code;
+    }
+    if (!mem && d->wal_truncate_pages > 0) {
+        /* a log that starts over after a complete checkpoint is cut back to
+           the bound too (it is otherwise reused at its largest size) */
+        snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %lld",
+                 (long long)d->wal_truncate_pages * 4096);
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
     }
     if (!mem)
         sqlite3_wal_hook(db, on_wal_commit, c);
