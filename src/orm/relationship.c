@@ -357,6 +357,9 @@ static int load_chunk(ph_session *s, const ph_model *m, const ph_relationship *r
     if (rc)
         return ph__session_error(s, rc, "loading %s.%s: %s", m->name, r->name,
                                  ph_db_errmsg(s->conn));
+    void *last_parent = NULL;
+    int64_t last_key = 0;
+    bool have_last = false;
     while ((rc = ph_db_rows_next(&rows)) == 1) {
         void *child;
         rc = ph__session_load_row_at(s, t, &rows, col0, false, &child);
@@ -364,8 +367,15 @@ static int load_chunk(ph_session *s, const ph_model *m, const ph_relationship *r
             break;
         if (r->kind == PH_REL_MANY_TO_ONE)
             continue; /* filed by key below */
-        /* the parent, by the key as the database has it */
-        void *parent = ph__map_find(s, m, ph_db_rows_int(&rows, fkcol < 0 ? 0 : fkcol));
+        /* the parent, by the key as the database has it (rows of one
+           parent come together: looked up once) */
+        int64_t key = ph_db_rows_int(&rows, fkcol < 0 ? 0 : fkcol);
+        if (!have_last || key != last_key) {
+            last_parent = ph__map_find(s, m, key);
+            last_key = key;
+            have_last = true;
+        }
+        void *parent = last_parent;
         if (!parent)
             continue;
         if (r->kind == PH_REL_ONE_TO_ONE) {

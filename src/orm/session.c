@@ -299,13 +299,20 @@ size_t ph_session_count(const ph_session *s)
 
 /* ---- identity map --------------------------------------------------------------------- */
 
-/* Keys of one model are mostly dense (1, 2, 3...): adding them to a
- * per-model offset keeps neighbours in neighbouring slots (cache-friendly,
- * no collisions among them); the offset spreads models apart. */
+/* Model and key mixed into all 64 bits.  Keys of one model are mostly
+ * dense (1, 2, 3...); placed side by side they would form one run of
+ * occupied slots as long as the result, and a key of another model landing
+ * in that run (a pet among its 128k comments) would be found only at the
+ * run's end -- a scan per lookup, quadratic over a load. */
 static size_t map_hash(const ph_model *m, int64_t pk)
 {
-    uint64_t base = (uint64_t)(uintptr_t)m * 0x9E3779B97F4A7C15ull;
-    return (size_t)((base >> 32) + (uint64_t)pk);
+    uint64_t h = (uint64_t)(uintptr_t)m * 0x9E3779B97F4A7C15ull ^ (uint64_t)pk;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (size_t)h;
 }
 
 /* A tombstone: a slot that held an object since removed. */
