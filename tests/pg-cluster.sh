@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster for the tests, on 127.0.0.1 and a free port.
 #   pg-cluster.sh start DIR   prints the database URL on success
 #   pg-cluster.sh stop DIR
+#   pg-cluster.sh restart DIR          stop (fast) and start again, same port
+#   pg-cluster.sh start-existing DIR   start a stopped cluster again, same port
 # PostgreSQL refuses to run as root, so as root the cluster runs as the
 # postgres user.
 set -e
@@ -17,13 +19,22 @@ start)
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 >"$dir/initdb.log" 2>&1
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+    echo "$port" >"$dir/port"
     as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c max_connections=200" start >/dev/null
     as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres phial_test
     echo "postgresql://postgres@127.0.0.1:$port/phial_test"
     ;;
+start-existing)
+    port=$(cat "$dir/port")
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c max_connections=200" start >/dev/null
+    ;;
+restart)
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 restart >/dev/null
+    ;;
 stop)
     as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop
     ;;
-*) echo "usage: pg-cluster.sh start|stop DIR" >&2; exit 2 ;;
+*) echo "usage: pg-cluster.sh start|stop|restart|start-existing DIR" >&2; exit 2 ;;
 esac

@@ -13,7 +13,9 @@ pg_started=""
 pgdir=$(mktemp -d /tmp/phial-pg.XXXXXX)
 if [ -z "$PHIAL_TEST_PG_URL" ] && [ -z "$PHIAL_TEST_NO_PG" ]; then
     if url=$(sh tests/pg-cluster.sh start "$pgdir"); then
-        export PHIAL_TEST_PG_URL="$url"
+        # the cluster's folder: tests that stop, restart or freeze it
+        # (tests/integration/test_stalls.c) use pg-cluster.sh on it
+        export PHIAL_TEST_PG_URL="$url" PHIAL_TEST_PG_DIR="$pgdir"
         pg_started=1
     else
         echo "run.sh: could not start PostgreSQL (set PHIAL_TEST_NO_PG=1 to run without it)" >&2
