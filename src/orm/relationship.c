@@ -924,8 +924,7 @@ int ph__rel_preflush(ph_session *s)
                 void *np = b ? *(void **)field(c, b) : NULL;
                 if (np && np != st->obj)
                     continue; /* moved, not orphaned */
-                int rc = ph_session_delete(s, c);
-                if (rc != 0)
+                if ((rc = ph_session_delete(s, c)) != 0)
                     return rc;
             }
         }
