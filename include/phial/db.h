@@ -154,6 +154,36 @@ ph_dialect ph_db_conn_dialect(const ph_db_conn *c);
 /* The message of the last failure on c ("" if none); valid until the next
  * call on c. */
 const char *ph_db_errmsg(const ph_db_conn *c);
+/* What failed, for an application to act on (a form shows "already taken"
+ * beside the field named by column): filled from SQLite's message and
+ * extended result code, or from libpq's PG_DIAG_* fields.  Names only, never
+ * SQL text or values. */
+typedef enum ph_db_errkind {
+    PH_DBERR_NONE = 0,     /* the last call succeeded */
+    PH_DBERR_UNIQUE,       /* UNIQUE or PRIMARY KEY: the value is taken */
+    PH_DBERR_NOT_NULL,     /* NULL in a NOT NULL column */
+    PH_DBERR_FOREIGN_KEY,  /* no such parent row, or rows still refer to it */
+    PH_DBERR_CHECK,        /* a CHECK constraint */
+    PH_DBERR_TOO_LONG,     /* longer than String(n) */
+    PH_DBERR_RANGE,        /* a number out of its column's range */
+    PH_DBERR_INVALID,      /* not a value of the column's type (JSON, Enum, Numeric) */
+    PH_DBERR_NO_TABLE,     /* the table does not exist (run `db create`) */
+    PH_DBERR_OTHER         /* anything else: see the message */
+} ph_db_errkind;
+
+typedef struct ph_db_errinfo {
+    ph_db_errkind kind;
+    char table[64];       /* "" when the database does not say */
+    char column[64];      /* the first column involved, "" when not known */
+    char columns[128];    /* every column, ", "-separated (multi-column unique) */
+    char constraint[64];  /* PostgreSQL's constraint name, "" on SQLite */
+} ph_db_errinfo;
+
+/* The details of the last failure on c (kind PH_DBERR_NONE after a
+ * success); valid until the next call on c. */
+const ph_db_errinfo *ph_db_errinfo_get(const ph_db_conn *c);
+/* The kind's name: "unique", "not null", "foreign key"... (static). */
+const char *ph_db_errkind_name(ph_db_errkind k);
 /* Sets c's message (for layers above that fail on c's behalf); returns code. */
 int ph_db_set_error(ph_db_conn *c, int code, const char *fmt, ...) PH_PRINTF(3, 4);
 /* Number of prepared statements cached on c (for tests). */

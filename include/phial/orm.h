@@ -64,6 +64,12 @@ int ph_orm_create_all(ph_db_conn *c, const ph_model *const *models, size_t n);
 int ph_orm_drop_all(ph_db_conn *c, const ph_model *const *models, size_t n);
 /* Whether a table exists: 1, 0, or a PH_E* code. */
 int ph_orm_table_exists(ph_db_conn *c, const char *table);
+/* The start-up check: which of models[0..n) have no table yet.  Their
+ * models are written to missing (room for n, in the given order) and
+ * their number to *nmissing; `db create` (ph_orm_create_all) makes them.
+ * 0 or a PH_E* code (message in ph_db_errmsg(c)). */
+int ph_orm_missing_tables(ph_db_conn *c, const ph_model *const *models, size_t n,
+                          const ph_model **missing, size_t *nmissing);
 
 /* ---- values of fields ---------------------------------------------------------------- */
 
@@ -118,8 +124,19 @@ PH_NODISCARD int ph_session_commit(ph_session *s);
  * keys reset), pending deletes cancelled, and loaded objects get back the
  * values they had at load or last commit. */
 void ph_session_rollback(ph_session *s);
-/* The message of the last failure ("" if none); lives with the session. */
+/* The message of the last failure ("" if none); lives with the session.
+ * For the developer and the log: it names tables and columns, never SQL
+ * text, but may quote the database's own words. */
 const char *ph_session_errmsg(const ph_session *s);
+/* What the last failure was about, for the application to act on: kind
+ * (unique, not null, foreign key, too long...), table and column, from the
+ * checks made before any SQL or from the database's error details.  A form
+ * shows "already taken" beside the field named by column.  Lives with the
+ * session; kind PH_DBERR_NONE when nothing failed. */
+const ph_db_errinfo *ph_session_errinfo(const ph_session *s);
+/* The column the last failure names, or NULL when it names none (e.g. a
+ * foreign key on SQLite when the model has several). */
+const char *ph_session_error_column(const ph_session *s);
 /* Loads the object with primary key id, or finds it in the identity map.
  * 0 with *out set, PH_ENOTFOUND (*out NULL), or another PH_E* code. */
 PH_NODISCARD int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out);

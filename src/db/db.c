@@ -90,6 +90,8 @@ int ph__db_error(ph_db_conn *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
     va_end(ap);
+    memset(&c->errinfo, 0, sizeof(c->errinfo));
+    c->errinfo.kind = code ? PH_DBERR_OTHER : PH_DBERR_NONE;
     return code;
 }
 
@@ -100,6 +102,36 @@ int ph_db_set_error(ph_db_conn *c, int code, const char *fmt, ...)
     vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
     va_end(ap);
     return code;
+}
+
+void ph__db_errinfo_set(ph_db_conn *c, ph_db_errkind kind, const char *table, size_t tl,
+                        const char *columns, size_t cl, const char *constraint)
+{
+    ph_db_errinfo *e = &c->errinfo;
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    if (table)
+        snprintf(e->table, sizeof(e->table), "%.*s", (int)tl, table);
+    if (columns) {
+        snprintf(e->columns, sizeof(e->columns), "%.*s", (int)cl, columns);
+        size_t first = strcspn(e->columns, ",");
+        snprintf(e->column, sizeof(e->column), "%.*s", (int)first, e->columns);
+    }
+    if (constraint)
+        snprintf(e->constraint, sizeof(e->constraint), "%s", constraint);
+}
+
+const ph_db_errinfo *ph_db_errinfo_get(const ph_db_conn *c)
+{
+    return &c->errinfo;
+}
+
+const char *ph_db_errkind_name(ph_db_errkind k)
+{
+    static const char *const names[] = {"none",     "unique",  "not null", "foreign key",
+                                        "check",    "too long", "range",    "invalid",
+                                        "no table", "other"};
+    return (unsigned)k < PH_COUNTOF(names) ? names[k] : "other";
 }
 
 const char *ph_db_errmsg(const ph_db_conn *c)
@@ -377,6 +409,7 @@ static int query_once(ph_db_conn *c, const char *sql, const ph_val *params, size
     memset(rows, 0, sizeof(*rows));
     rows->conn = c;
     c->errmsg[0] = '\0';
+    c->errinfo.kind = PH_DBERR_NONE;
     ph__stmt *st;
     int rc = stmt_get(c, sql, &st);
     if (rc) {
@@ -501,6 +534,7 @@ int ph_db_rows_blob(ph_db_rows *r, int col, ph_arena *a, uint8_t **ptr, size_t *
 int ph_db_exec(ph_db_conn *c, const char *sql, const ph_val *params, size_t n)
 {
     c->errmsg[0] = '\0';
+    c->errinfo.kind = PH_DBERR_NONE;
     ph__stmt *st;
     int rc = stmt_get(c, sql, &st);
     if (rc) {
@@ -541,6 +575,7 @@ int ph_db_exec_script(ph_db_conn *c, const char *sql)
 static int script_once(ph_db_conn *c, const char *sql)
 {
     c->errmsg[0] = '\0';
+    c->errinfo.kind = PH_DBERR_NONE;
     int rc = ph_db_conn_connect(c);
     if (rc == 0) {
         int64_t t0 = c->db->echo ? ph_now_ns() : 0;

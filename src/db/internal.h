@@ -56,10 +56,16 @@ struct ph_db_conn {
     int busy_budget_ms;
     int wal_next_truncate;
     char errmsg[512];
+    ph_db_errinfo errinfo; /* details of the last failure */
 };
 
-/* Sets c->errmsg from a format and returns code. */
+/* Sets c->errmsg from a format and returns code; the error details
+ * become kind PH_DBERR_OTHER (a driver fills them in afterwards). */
 int ph__db_error(ph_db_conn *c, int code, const char *fmt, ...) PH_PRINTF(3, 4);
+/* Sets c's error details; table / columns may be NULL or not terminated
+ * (lengths tl / cl), columns a ", "-separated list. */
+void ph__db_errinfo_set(ph_db_conn *c, ph_db_errkind kind, const char *table, size_t tl,
+                        const char *columns, size_t cl, const char *constraint);
 /* Logs a statement when echo is on. */
 void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int64_t ns);
 

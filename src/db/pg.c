@@ -261,24 +261,43 @@ static int pg_error(ph_db_conn *c, PGresult *res)
     if (!state)
         return ph__db_error(c, PH_EDB, "%s", primary);
     if (strncmp(state, "23", 2) == 0) {
-        const char *kind = strcmp(state, "23505") == 0   ? "UNIQUE"
-                           : strcmp(state, "23502") == 0 ? "NOT NULL"
-                           : strcmp(state, "23503") == 0 ? "FOREIGN KEY"
-                           : strcmp(state, "23514") == 0 ? "CHECK"
-                                                         : "integrity";
+        ph_db_errkind kind = strcmp(state, "23505") == 0   ? PH_DBERR_UNIQUE
+                             : strcmp(state, "23502") == 0 ? PH_DBERR_NOT_NULL
+                             : strcmp(state, "23503") == 0 ? PH_DBERR_FOREIGN_KEY
+                             : strcmp(state, "23514") == 0 ? PH_DBERR_CHECK
+                                                           : PH_DBERR_OTHER;
+        const char *kname = kind == PH_DBERR_OTHER ? "integrity" : ph_db_errkind_name(kind);
         const char *table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
         const char *column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
         const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
         char col[128] = "";
+        bool referenced = detail && strstr(detail, "is still referenced from table");
         if (column) {
             snprintf(col, sizeof(col), "%s", column);
-        } else if (detail && strncmp(detail, "Key (", 5) == 0) {
-            const char *end = strchr(detail + 5, ')');
+        } else if (detail && strncmp(detail, "Key (", 5) == 0 && !referenced) {
+            /* "Key (a, b)=(1, 2) already exists.": the key's columns */
+            const char *end = strstr(detail + 5, ")=(");
             if (end)
                 snprintf(col, sizeof(col), "%.*s", (int)(end - detail - 5), detail + 5);
         }
-        return ph__db_error(c, PH_ECONSTRAINT, "%s constraint failed: %s%s%s (%s)", kind,
-                            table ? table : "?", col[0] ? "." : "", col, primary);
+        char upper[32];
+        snprintf(upper, sizeof(upper), "%s", kname);
+        for (char *u = upper; *u; u++)
+            *u = (char)(*u >= 'a' && *u <= 'z' ? *u - 32 : *u);
+        ph__db_error(c, PH_ECONSTRAINT, "%s constraint failed: %s%s%s (%s)", upper,
+                     table ? table : "?", col[0] ? "." : "", col, primary);
+        ph__db_errinfo_set(c, kind, table, table ? strlen(table) : 0, col[0] ? col : NULL,
+                           strlen(col), cons);
+        return PH_ECONSTRAINT;
+    }
+    if (strcmp(state, "42P01") == 0) {
+        /* undefined_table: 'relation "user" does not exist' */
+        const char *q1 = strchr(primary, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+        ph__db_error(c, PH_EDB, "%s (SQLSTATE %s)", primary, state);
+        ph__db_errinfo_set(c, PH_DBERR_NO_TABLE, q2 ? q1 + 1 : NULL, q2 ? (size_t)(q2 - q1 - 1) : 0,
+                           NULL, 0, NULL);
+        return PH_EDB;
     }
     int code = PH_EDB;
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
@@ -289,10 +308,32 @@ static int pg_error(ph_db_conn *c, PGresult *res)
         code = PH_ETOOLONG;
     else if (strcmp(state, "53200") == 0)
         code = PH_ENOMEM;
-    return ph__db_error(c, code, "%s (SQLSTATE %s)", primary, state);
+    ph__db_error(c, code, "%s (SQLSTATE %s)", primary, state);
+    if (strcmp(state, "22001") == 0)
+        ph__db_errinfo_set(c, PH_DBERR_TOO_LONG, NULL, 0, NULL, 0, NULL);
+    else if (strcmp(state, "22003") == 0)
+        ph__db_errinfo_set(c, PH_DBERR_RANGE, NULL, 0, NULL, 0, NULL);
+    else if (strncmp(state, "22", 2) == 0)
+        ph__db_errinfo_set(c, PH_DBERR_INVALID, NULL, 0, NULL, 0, NULL);
+    return code;
 }
 
-/* `?` to $1, $2... outside quotes. */
+/* Length of the dollar-quote tag ($tag$ or $$) starting at p, or 0 when
+ * p does not start one (a tag is an identifier without a leading digit). */
+static size_t dollar_tag(const char *p)
+{
+    size_t i = 1;
+    if (p[i] >= '0' && p[i] <= '9')
+        return 0;
+    while ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+           (p[i] >= '0' && p[i] <= '9') || p[i] == '_' || (unsigned char)p[i] >= 0x80)
+        i++;
+    return p[i] == '$' ? i + 1 : 0;
+}
+
+/* `?` to $1, $2... where PostgreSQL's lexer would see an operator: not
+ * inside '...' (nor E'...' with its backslash escapes), "...", $tag$...$tag$,
+ * -- line comments or (nested) block comments.  NULL when out of memory. */
 static char *translate(const char *sql, int *nparams)
 {
     size_t len = strlen(sql), q = 0;
@@ -301,26 +342,65 @@ static char *translate(const char *sql, int *nparams)
     char *out = malloc(len + q * 6 + 1);
     if (!out)
         return NULL;
-    char *o = out, quote = 0;
+    char *o = out;
     int k = 0;
-    for (const char *p = sql; *p; p++) {
-        if (quote) {
-            if (*p == quote)
-                quote = 0;
-            *o++ = *p;
-        } else if (*p == '\'' || *p == '"') {
-            quote = *p;
-            *o++ = *p;
+    const char *p = sql;
+    while (*p) {
+        const char *from = p;
+        if (*p == '\'' || *p == '"') {
+            /* E'...' (or e'...') takes backslash escapes; '' and "" are a
+               doubled quote and simply reopen the literal */
+            bool esc = *p == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e') &&
+                       (p - 1 == sql || !(((p[-2] | 0x20) >= 'a' && (p[-2] | 0x20) <= 'z') ||
+                                          (p[-2] >= '0' && p[-2] <= '9') || p[-2] == '_'));
+            char quote = *p++;
+            while (*p && *p != quote) {
+                if (esc && *p == '\\' && p[1])
+                    p++;
+                p++;
+            }
+            if (*p)
+                p++;
+        } else if (*p == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (*p == '/' && p[1] == '*') {
+            int depth = 0;
+            do {
+                if (*p == '/' && p[1] == '*') {
+                    depth++;
+                    p += 2;
+                } else if (*p == '*' && p[1] == '/') {
+                    depth--;
+                    p += 2;
+                } else {
+                    p++;
+                }
+            } while (*p && depth > 0);
+        } else if (*p == '$' && dollar_tag(p) &&
+                   !(p > sql && (((p[-1] | 0x20) >= 'a' && (p[-1] | 0x20) <= 'z') ||
+                                 (p[-1] >= '0' && p[-1] <= '9') || p[-1] == '_'))) {
+            size_t t = dollar_tag(p);
+            const char *tag = p;
+            p += t;
+            while (*p && !(*p == '$' && strncmp(p, tag, t) == 0))
+                p++;
+            p += *p ? t : 0;
         } else if (*p == '?') {
             o += sprintf(o, "$%d", ++k);
+            p++;
+            continue;
         } else {
-            *o++ = *p;
+            p++;
         }
+        memcpy(o, from, (size_t)(p - from));
+        o += p - from;
     }
     *o = '\0';
     *nparams = k;
     return out;
 }
+
 
 int ph__pg_prepare(ph_db_conn *c, ph__stmt *st)
 {

@@ -30,6 +30,56 @@
  * long enough for a page's reads to end, short enough not to be noticed. */
 #define WAL_CHECKPOINT_WAIT_MS 250
 
+/* Error details from a constraint message: SQLite names "table.column"
+ * (", "-separated for a multi-column unique) after the colon, except for
+ * foreign keys, where it names nothing. */
+static void sq_errinfo(ph_db_conn *c, int rc, const char *msg)
+{
+    ph_db_errkind kind;
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        kind = PH_DBERR_UNIQUE;
+        break;
+    case SQLITE_CONSTRAINT_NOTNULL:
+        kind = PH_DBERR_NOT_NULL;
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        kind = PH_DBERR_FOREIGN_KEY;
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+        kind = PH_DBERR_CHECK;
+        break;
+    default:
+        kind = PH_DBERR_OTHER;
+        break;
+    }
+    const char *colon = strstr(msg, "failed: ");
+    if (!colon || kind == PH_DBERR_CHECK || kind == PH_DBERR_OTHER) {
+        ph__db_errinfo_set(c, kind, NULL, 0, NULL, 0, NULL);
+        return;
+    }
+    /* "t.a, t.b": the table once, the columns without it */
+    const char *p = colon + 8, *dot = strchr(p, '.');
+    char cols[128];
+    size_t n = 0;
+    const char *table = p;
+    size_t tl = dot ? (size_t)(dot - p) : 0;
+    while (dot && n < sizeof(cols) - 1) {
+        const char *col = dot + 1;
+        size_t cl = strcspn(col, ",");
+        int k = snprintf(cols + n, sizeof(cols) - n, "%s%.*s", n ? ", " : "", (int)cl, col);
+        n += k > 0 ? (size_t)k : 0;
+        if (n >= sizeof(cols))
+            n = sizeof(cols) - 1;
+        if (!col[cl])
+            break;
+        dot = strchr(col + cl, '.');
+    }
+    cols[n] = '\0';
+    ph__db_errinfo_set(c, kind, tl ? table : NULL, tl, n ? cols : NULL, n, NULL);
+}
+
 int ph__sq_error(ph_db_conn *c, int rc)
 {
     sqlite3 *db = c->sq;
@@ -52,7 +102,13 @@ int ph__sq_error(ph_db_conn *c, int rc)
         code = PH_EDB;
         break;
     }
-    return ph__db_error(c, code, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    ph__db_error(c, code, "%s", msg);
+    if (code == PH_ECONSTRAINT)
+        sq_errinfo(c, rc, msg);
+    else if (strncmp(msg, "no such table: ", 15) == 0)
+        ph__db_errinfo_set(c, PH_DBERR_NO_TABLE, msg + 15, strlen(msg + 15), NULL, 0, NULL);
+    return code;
 }
 
 /* The busy handler: sleeps in growing steps until the connection's budget

@@ -172,6 +172,20 @@ int ph_orm_table_exists(ph_db_conn *c, const char *table)
     return rc ? rc : n > 0;
 }
 
+int ph_orm_missing_tables(ph_db_conn *c, const ph_model *const *models, size_t n,
+                          const ph_model **missing, size_t *nmissing)
+{
+    *nmissing = 0;
+    for (size_t i = 0; i < n; i++) {
+        int exists = ph_orm_table_exists(c, models[i]->table);
+        if (exists < 0)
+            return exists;
+        if (!exists)
+            missing[(*nmissing)++] = models[i];
+    }
+    return 0;
+}
+
 static int create_or_drop(ph_db_conn *c, const ph_model *const *models, size_t n, bool create)
 {
     const ph_model **order = calloc(n ? n : 1, sizeof(*order));

@@ -64,7 +64,9 @@ struct ph_session {
        loads rows and never looks one up pays nothing for it */
     void **map;
     size_t mapcap, mapn, mapped;
+    size_t maptombs; /* slots holding a tombstone (removed objects) */
     char errmsg[512];
+    ph_db_errinfo errinfo; /* details of the last failure */
     bool has_rels;     /* an object whose model has relationships is attached */
     bool debug;        /* ph_session_set_debug */
     const char *label; /* its label, in the arena */
@@ -138,7 +140,13 @@ int ph__rel_delete_assoc(ph_session *s, ph__state *st, ph_buf *sql);
 int ph__rel_commit(ph_session *s, ph__state *st);
 /* After rollback: the relationships get back their snapshot. */
 void ph__rel_restore(ph_session *s, ph__state *st);
+/* Sets the session's message and returns code; the details are those of
+ * the connection's last failure when it has one, else kind
+ * PH_DBERR_OTHER with no names. */
 int ph__session_error(ph_session *s, int code, const char *fmt, ...) PH_PRINTF(3, 4);
+/* ph_orm_validate that also fills the details (kind, table, column). */
+int ph__validate(const ph_model *m, const void *obj, uint64_t mask, char *msg, size_t msglen,
+                 ph_db_errinfo *info);
 /* The primary key of obj (model m). */
 int64_t ph__pk_get(const ph_model *m, const void *obj);
 /* The SQL type ph_orm_ddl writes for column c of m ("VARCHAR(100)",

@@ -185,7 +185,26 @@ size_t ph_utf8_chars(const char *s, size_t n)
     return k;
 }
 
+static int invalid(ph_db_errinfo *info, ph_db_errkind kind, const ph_model *m,
+                   const ph_column *c, int code)
+{
+    if (info) {
+        memset(info, 0, sizeof(*info));
+        info->kind = kind;
+        snprintf(info->table, sizeof(info->table), "%s", m->table);
+        snprintf(info->column, sizeof(info->column), "%s", c->name);
+        snprintf(info->columns, sizeof(info->columns), "%s", c->name);
+    }
+    return code;
+}
+
 int ph_orm_validate(const ph_model *m, const void *obj, uint64_t mask, char *msg, size_t msglen)
+{
+    return ph__validate(m, obj, mask, msg, msglen, NULL);
+}
+
+int ph__validate(const ph_model *m, const void *obj, uint64_t mask, char *msg, size_t msglen,
+                 ph_db_errinfo *info)
 {
     for (size_t i = 0; i < m->ncolumns; i++) {
         if (!(mask & (1ull << i)))
@@ -196,7 +215,7 @@ int ph_orm_validate(const ph_model *m, const void *obj, uint64_t mask, char *msg
         if ((c->flags & PH_NOT_NULL) && ph_column_is_null(c, obj)) {
             snprintf(msg, msglen, "NOT NULL constraint failed: %s.%s (the value is NULL)", m->table,
                      c->name);
-            return PH_ECONSTRAINT;
+            return invalid(info, PH_DBERR_NOT_NULL, m, c, PH_ECONSTRAINT);
         }
         if (c->type == PH_T_INTEGER && !ph_column_is_null(c, obj)) {
             /* INTEGER is 32 bits on PostgreSQL: refuse on both dialects alike */
@@ -204,7 +223,7 @@ int ph_orm_validate(const ph_model *m, const void *obj, uint64_t mask, char *msg
             if (v > INT32_MAX || v < INT32_MIN) {
                 snprintf(msg, msglen, "value out of range for %s.%s: %lld is not a 32-bit Integer",
                          m->table, c->name, (long long)v);
-                return PH_ERANGE;
+                return invalid(info, PH_DBERR_RANGE, m, c, PH_ERANGE);
             }
         }
         if (c->type == PH_T_STRING && c->length > 0) {
@@ -215,7 +234,7 @@ int ph_orm_validate(const ph_model *m, const void *obj, uint64_t mask, char *msg
                     snprintf(msg, msglen,
                              "value too long for %s.%s: %zu characters, String(%d) allows %d",
                              m->table, c->name, n, c->length, c->length);
-                    return PH_ETOOLONG;
+                    return invalid(info, PH_DBERR_TOO_LONG, m, c, PH_ETOOLONG);
                 }
             }
         }
@@ -231,6 +250,13 @@ int ph__session_error(ph_session *s, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
     va_end(ap);
+    const ph_db_errinfo *ci = ph_db_errinfo_get(s->conn);
+    if (ci->kind != PH_DBERR_NONE) {
+        s->errinfo = *ci;
+    } else {
+        memset(&s->errinfo, 0, sizeof(s->errinfo));
+        s->errinfo.kind = PH_DBERR_OTHER;
+    }
     return code;
 }
 
@@ -273,6 +299,16 @@ ph_db_conn *ph_session_conn(const ph_session *s)
 const char *ph_session_errmsg(const ph_session *s)
 {
     return s->errmsg;
+}
+
+const ph_db_errinfo *ph_session_errinfo(const ph_session *s)
+{
+    return &s->errinfo;
+}
+
+const char *ph_session_error_column(const ph_session *s)
+{
+    return s->errinfo.column[0] ? s->errinfo.column : NULL;
 }
 
 uint64_t ph_session_query_count(const ph_session *s)
@@ -359,17 +395,21 @@ static void *map_find(ph_session *s, const ph_model *m, int64_t pk)
     }
 }
 
+/* Rehashes into a table of 4x the size (x4: few rehashes for big
+ * results), or of the same size when tombstones, not live objects, filled
+ * it (add / delete cycles in one long session). */
 static int map_grow(ph_session *s)
 {
     size_t oldcap = s->mapcap;
     void **old = s->map;
-    size_t cap = oldcap ? oldcap * 4 : 64; /* x4: few rehashes for big results */
+    size_t cap = !oldcap ? 64 : (s->mapn + 1) * 10 > oldcap * 4 ? oldcap * 4 : oldcap;
     void **map = ph_arena_calloc(s->arena, cap, sizeof(void *));
     if (!map)
         return PH_ENOMEM;
     s->map = map;
     s->mapcap = cap;
     s->mapn = 0;
+    s->maptombs = 0;
     for (size_t i = 0; i < oldcap; i++)
         if (old[i] && old[i] != (void *)&s->map)
             map_put(s, old[i]); /* room is certain: cannot fail */
@@ -379,7 +419,9 @@ static int map_grow(ph_session *s)
 /* Inserts obj (model m, key pk) without looking for a twin. */
 static int map_put_pk(ph_session *s, void *obj, const ph_model *m, int64_t pk)
 {
-    if ((s->mapn + 1) * 10 > s->mapcap * 7) {
+    /* tombstones count as used: a probe stops only at an empty slot, so
+       the table must always keep some */
+    if ((s->mapn + s->maptombs + 1) * 10 > s->mapcap * 7) {
         int rc = map_grow(s);
         if (rc)
             return rc;
@@ -387,6 +429,8 @@ static int map_put_pk(ph_session *s, void *obj, const ph_model *m, int64_t pk)
     size_t mask = s->mapcap - 1, i = map_hash(m, pk) & mask;
     while (s->map[i] && s->map[i] != TOMB(s))
         i = (i + 1) & mask;
+    if (s->map[i] == TOMB(s))
+        s->maptombs--;
     s->map[i] = obj;
     s->mapn++;
     ((ph__state *)((ph_obj *)obj)->state)->in_map = true;
@@ -409,6 +453,7 @@ static void map_remove(ph_session *s, void *obj)
         if (s->map[i] == obj) {
             s->map[i] = TOMB(s);
             s->mapn--;
+            s->maptombs++;
             ((ph__state *)((ph_obj *)obj)->state)->in_map = false;
             return;
         }
@@ -692,10 +737,24 @@ static int db_fail(ph_session *s, int rc, const char *verb, const ph_model *m)
                 }
             }
         }
-        return ph__session_error(s, rc, "%s %s: FOREIGN KEY constraint failed (%s)", verb, m->table,
-                                 cols);
+        ph__session_error(s, rc, "%s %s: FOREIGN KEY constraint failed (%s)", verb, m->table, cols);
+        /* the column, when the model has a single foreign key to blame */
+        const ph_column *only = NULL;
+        size_t nfk = 0;
+        for (size_t i = 0; i < m->ncolumns; i++)
+            if (m->columns[i].foreign_key && nfk++ == 0)
+                only = &m->columns[i];
+        snprintf(s->errinfo.table, sizeof(s->errinfo.table), "%s", m->table);
+        if (nfk == 1 && strcmp(verb, "DELETE FROM") != 0) {
+            snprintf(s->errinfo.column, sizeof(s->errinfo.column), "%s", only->name);
+            snprintf(s->errinfo.columns, sizeof(s->errinfo.columns), "%s", only->name);
+        }
+        return rc;
     }
-    return ph__session_error(s, rc, "%s %s: %s", verb, m->table, msg);
+    ph__session_error(s, rc, "%s %s: %s", verb, m->table, msg);
+    if (!s->errinfo.table[0])
+        snprintf(s->errinfo.table, sizeof(s->errinfo.table), "%s", m->table);
+    return rc;
 }
 
 static int do_insert(ph_session *s, ph__state *st, ph_buf *sql, ph_val *vals)
@@ -866,7 +925,8 @@ static int flush(ph_session *s)
         if (st->status != PH__DELETED && mask == 0 && !take)
             continue;
         if (mask) {
-            int rc = ph_orm_validate(st->model, st->obj, mask, s->errmsg, sizeof(s->errmsg));
+            int rc = ph__validate(st->model, st->obj, mask, s->errmsg, sizeof(s->errmsg),
+                                  &s->errinfo);
             if (rc)
                 return rc;
         }
@@ -916,8 +976,8 @@ static int flush(ph_session *s)
                 uint64_t mask = dirty_mask(st);
                 if (mask) {
                     if (s->has_rels) /* foreign keys set above: check them too */
-                        rc =
-                            ph_orm_validate(st->model, st->obj, mask, s->errmsg, sizeof(s->errmsg));
+                        rc = ph__validate(st->model, st->obj, mask, s->errmsg, sizeof(s->errmsg),
+                                          &s->errinfo);
                     if (rc == 0)
                         rc = do_update(s, st, mask, &sql, vals);
                 }
@@ -956,6 +1016,7 @@ int ph_session_flush(ph_session *s)
         return rc;
     }
     s->errmsg[0] = '\0';
+    memset(&s->errinfo, 0, sizeof(s->errinfo));
     int rc = flush(s);
     if (rc)
         ph_session_rollback(s);
