@@ -12,9 +12,9 @@
 typedef struct User {
     ph_obj _ph;
     int64_t id;
-    char *username;      /* String(100), NOT NULL */
-    char *user_email;    /* String(100), NOT NULL */
-    char *user_password; /* String(150), NOT NULL */
+    const char *username;      /* String(100), NOT NULL */
+    const char *user_email;    /* String(100), NOT NULL */
+    const char *user_password; /* String(150), NOT NULL */
 } User;
 
 /* TechEmpower World: table "world" */
@@ -28,7 +28,7 @@ typedef struct World {
 typedef struct Fortune {
     ph_obj _ph;
     int64_t id;
-    char *message; /* String(2048), NOT NULL */
+    const char *message; /* String(2048), NOT NULL */
 } Fortune;
 
 /* ---- the pet management system ----------------------------------------------------
@@ -47,7 +47,7 @@ typedef struct Tag Tag;
 struct PetHandler {
     ph_obj _ph;
     int64_t handler_id;
-    char *handler_name;      /* String(150), NOT NULL */
+    const char *handler_name;      /* String(150), NOT NULL */
     ph_list pet_category;    /* PetCategory *: the handler's pets (lazy, backref pet_handler) */
     HandlerProfile *profile; /* one-to-one (uselist=False), backref handler */
 };
@@ -56,8 +56,8 @@ struct PetHandler {
 struct PetCategory {
     ph_obj _ph;
     int64_t pet_id;
-    char *pet_name;          /* String(100), NOT NULL */
-    char *pet_category;      /* String(50), NOT NULL: the kind of pet */
+    const char *pet_name;          /* String(100), NOT NULL */
+    const char *pet_category;      /* String(50), NOT NULL: the kind of pet */
     int64_t handler_id;      /* -> pethandler.handler_id, NOT NULL */
     PetHandler *pet_handler; /* many-to-one, backref of PetHandler.pet_category */
     ph_list comments;        /* PetComment *: cascade delete, delete-orphan */
@@ -68,7 +68,7 @@ struct PetCategory {
 struct PetComment {
     ph_obj _ph;
     int64_t comment_id;
-    char *comment_content; /* String(200), NOT NULL */
+    const char *comment_content; /* String(200), NOT NULL */
     int64_t pet_id;        /* -> petcategory.pet_id, NOT NULL */
     PetCategory *pet;      /* many-to-one, backref of PetCategory.comments */
 };
@@ -79,8 +79,8 @@ struct HandlerProfile {
     ph_obj _ph;
     int64_t profile_id;
     int64_t handler_id;  /* -> pethandler.handler_id, NOT NULL, UNIQUE */
-    char *bio;           /* String(500) */
-    char *phone;         /* String(30) */
+    const char *bio;           /* String(500) */
+    const char *phone;         /* String(30) */
     PetHandler *handler; /* many-to-one side of PetHandler.profile */
 };
 
@@ -89,7 +89,7 @@ struct HandlerProfile {
 struct Tag {
     ph_obj _ph;
     int64_t tag_id;
-    char *tag_name; /* String(50), NOT NULL, UNIQUE */
+    const char *tag_name; /* String(50), NOT NULL, UNIQUE */
     ph_list pets;   /* PetCategory * */
 };
 

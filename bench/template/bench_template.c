@@ -19,7 +19,7 @@
 typedef struct Fortune {
     ph_obj _ph;
     int64_t id;
-    char *message;
+    const char *message;
 } Fortune;
 
 static const ph_column Fortune_columns[] = {

@@ -80,7 +80,8 @@ typedef enum ph_valtype {
     PH_VAL_TEXT,     /* s.ptr/s.len: UTF-8, borrowed */
     PH_VAL_BLOB,     /* s.ptr/s.len: bytes, borrowed */
     PH_VAL_DATETIME, /* i: microseconds since 1970 (naive UTC) */
-    PH_VAL_DATE      /* i: days since 1970-01-01 */
+    PH_VAL_DATE,     /* i: days since 1970-01-01 */
+    PH_VAL_DECIMAL   /* dec: units / 10^scale, sent as exact decimal text */
 } ph_valtype;
 
 /* A value bound to a `?` placeholder.  Strings are borrowed for the call. */
@@ -91,6 +92,10 @@ typedef struct ph_val {
         double d;
         bool b;
         ph_slice s;
+        struct {
+            int64_t units;
+            int scale;
+        } dec;
     } u;
 } ph_val;
 
@@ -102,6 +107,9 @@ typedef struct ph_val {
 #define PH_STR(x) ph_val_str(x)
 #define PH_TEXTN(p, n) ((ph_val){.type = PH_VAL_TEXT, .u.s = {(p), (n)}})
 #define PH_BLOB(p, n) ((ph_val){.type = PH_VAL_BLOB, .u.s = {(const char *)(p), (n)}})
+/* A Numeric value: units / 10^scale (PH_DECIMAL(1234, 2) is 12.34). */
+#define PH_DECIMAL(units_, scale_)                                                                 \
+    ((ph_val){.type = PH_VAL_DECIMAL, .u.dec = {(int64_t)(units_), (scale_)}})
 ph_val ph_val_str(const char *s);
 
 /* ---- the database handle ------------------------------------------------------ */
@@ -257,8 +265,21 @@ int ph_db_put_ident_min(ph_buf *b, ph_dialect d, const char *name);
 void ph_datetime_format(int64_t usec, char *out, size_t outlen);
 /* 'YYYY-MM-DD'; out >= 16. */
 void ph_date_format(int32_t days, char *out, size_t outlen);
-/* Parses 'YYYY-MM-DD[ T]HH:MM[:SS[.f...]]' (or just a date); 0 or PH_EINVAL. */
+/* Parses 'YYYY-MM-DD[ T]HH:MM[:SS[.f...]]' (or just a date), optionally
+ * followed by a UTC offset (Z, +HH, +HH:MM, +HHMM, as PostgreSQL prints a
+ * TIMESTAMP WITH TIME ZONE): the result is UTC.  0 or PH_EINVAL. */
 int ph_datetime_parse(const char *s, size_t len, int64_t *usec);
 int ph_date_parse(const char *s, size_t len, int32_t *days);
 
+/* ---- exact decimals (Numeric) ----------------------------------------------------- */
+
+/* Numeric text ("-12.34", "1.5e3") to a scaled integer for
+ * Numeric(precision, scale): 0, PH_EINVAL (not a number) or PH_ERANGE
+ * (more integer digits than precision - scale allows, or non-zero digits
+ * below the scale -- those are rounded half away from zero instead when
+ * round is true, as for values read back from SQLite's REAL storage). */
+int ph_decimal_parse(const char *s, size_t len, int precision, int scale, bool round,
+                     int64_t *units);
+/* units / 10^scale as text with exactly scale decimals: "12.30"; out >= 24. */
+void ph_decimal_format(int64_t units, int scale, char *out, size_t outlen);
 #endif

@@ -53,6 +53,11 @@
  * statements, each ended by ";\n", exactly as SQLAlchemy 1.4 writes them for
  * the dialect.  0 or PH_ENOMEM / PH_EINVAL (bad descriptor). */
 int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out);
+/* Appends the CREATE TYPE ... AS ENUM statements m's Enum columns need on
+ * PostgreSQL (each ended by ";\n"; nothing on SQLite), to run before its
+ * CREATE TABLE; create_all makes the types that do not exist yet and
+ * drop_all drops them after the tables.  0 or PH_ENOMEM. */
+int ph_orm_ddl_types(ph_dialect d, const ph_model *m, ph_buf *out);
 /* Orders models so that every model comes after the models its foreign
  * keys point to (parents first).  order receives n pointers.  0, or
  * PH_EINVAL on a foreign-key cycle. */

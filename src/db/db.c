@@ -170,6 +170,12 @@ void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int6
         case PH_VAL_BLOB:
             ph_buf_printf(&b, "<%zu bytes>", p[i].u.s.len);
             break;
+        case PH_VAL_DECIMAL: {
+            char t[32];
+            ph_decimal_format(p[i].u.dec.units, p[i].u.dec.scale, t, sizeof(t));
+            ph_buf_puts(&b, t);
+            break;
+        }
         }
     }
     if (n)

@@ -462,8 +462,16 @@ int ph__pg_run(ph_db_conn *c, ph__stmt *st, const ph_val *p, size_t n, ph_db_row
         case PH_VAL_BOOL:
             snprintf(t, 40, "%s", p[i].u.b ? "true" : "false");
             break;
-        case PH_VAL_DATETIME:
-            ph_datetime_format(p[i].u.i, t, 40);
+        case PH_VAL_DATETIME: {
+            /* UTC: a TIMESTAMP WITH TIME ZONE reads the offset, a plain
+               TIMESTAMP ignores it */
+            ph_datetime_format(p[i].u.i, t, 36);
+            size_t tl = strlen(t);
+            memcpy(t + tl, "+00", 4);
+            break;
+        }
+        case PH_VAL_DECIMAL:
+            ph_decimal_format(p[i].u.dec.units, p[i].u.dec.scale, t, 40);
             break;
         case PH_VAL_DATE:
             ph_date_format((int32_t)p[i].u.i, t, 40);

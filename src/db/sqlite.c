@@ -283,6 +283,12 @@ static int bind(ph_db_conn *c, sqlite3_stmt *h, const ph_val *p, size_t n)
             ph_date_format((int32_t)p[i].u.i, t, sizeof(t));
             rc = sqlite3_bind_text(h, k, t, -1, SQLITE_TRANSIENT);
             break;
+        case PH_VAL_DECIMAL:
+            /* text: a NUMERIC column stores it as INTEGER or REAL, as
+               SQLAlchemy's Numeric does on SQLite */
+            ph_decimal_format(p[i].u.dec.units, p[i].u.dec.scale, t, sizeof(t));
+            rc = sqlite3_bind_text(h, k, t, -1, SQLITE_TRANSIENT);
+            break;
         }
         if (rc != SQLITE_OK)
             return ph__sq_error(c, rc);

@@ -28,14 +28,137 @@ static const char *sql_type(ph_dialect d, const ph_column *c, bool serial, char 
         return tmp;
     case PH_T_TEXT:
         return "TEXT";
+    case PH_T_NUMERIC:
+        snprintf(tmp, len, "NUMERIC(%d, %d)", c->length, c->scale);
+        return tmp;
+    case PH_T_JSON:
+        return "JSON";
+    case PH_T_ENUM: {
+        if (d == PH_DB_POSTGRES)
+            return NULL; /* the type's name, written by the caller */
+        size_t longest = 0;
+        for (const char *const *v = c->enum_values; v && *v; v++)
+            longest = strlen(*v) > longest ? strlen(*v) : longest;
+        snprintf(tmp, len, "VARCHAR(%zu)", longest);
+        return tmp;
+    }
     case PH_T_DATETIME:
-        return d == PH_DB_POSTGRES ? "TIMESTAMP WITHOUT TIME ZONE" : "DATETIME";
+        if (d == PH_DB_SQLITE)
+            return "DATETIME";
+        return c->flags & PH_TIMEZONE ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE";
     case PH_T_DATE:
         return "DATE";
     case PH_T_BINARY:
         return d == PH_DB_POSTGRES ? "BYTEA" : "BLOB";
     }
     return "?";
+}
+
+/* Appends s as an SQL string literal, quotes doubled. */
+static void put_literal(ph_buf *out, const char *s)
+{
+    ph_buf_putc(out, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            ph_buf_putc(out, '\'');
+        ph_buf_putc(out, *s);
+    }
+    ph_buf_putc(out, '\'');
+}
+
+/* Whether column c is the first of models[0..n) (up to model mi, column
+ * ci) to name its Enum type: a type shared by several columns is made
+ * once. */
+static bool first_of_type(const ph_model *const *models, size_t mi, size_t ci)
+{
+    const char *name = models[mi]->columns[ci].enum_name;
+    for (size_t i = 0; i <= mi; i++)
+        for (size_t k = 0; k < (i == mi ? ci : models[i]->ncolumns); k++)
+            if (models[i]->columns[k].type == PH_T_ENUM && models[i]->columns[k].enum_name &&
+                strcmp(models[i]->columns[k].enum_name, name) == 0)
+                return false;
+    return true;
+}
+
+int ph_orm_ddl_types(ph_dialect d, const ph_model *m, ph_buf *out)
+{
+    if (d != PH_DB_POSTGRES)
+        return 0;
+    const ph_model *one[] = {m};
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const ph_column *c = &m->columns[i];
+        if (c->type != PH_T_ENUM || !c->enum_name || !first_of_type(one, 0, i))
+            continue;
+        ph_buf_puts(out, "CREATE TYPE ");
+        ph_db_put_ident_min(out, d, c->enum_name);
+        ph_buf_puts(out, " AS ENUM (");
+        for (const char *const *v = c->enum_values; v && *v; v++) {
+            if (v != c->enum_values)
+                ph_buf_puts(out, ", ");
+            put_literal(out, *v);
+        }
+        ph_buf_puts(out, ");\n");
+    }
+    return ph_buf_status(out);
+}
+
+/* Whether a PostgreSQL type exists in the current schema: 1, 0 or a code. */
+static int type_exists(ph_db_conn *c, const char *name)
+{
+    ph_val v = PH_STR(name);
+    int64_t n = 0;
+    int rc = ph_db_query_int(c,
+                             "SELECT count(*) FROM pg_catalog.pg_type t JOIN "
+                             "pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+                             "WHERE n.nspname = current_schema() AND t.typname = ?",
+                             &v, 1, &n);
+    return rc ? rc : n > 0;
+}
+
+/* PostgreSQL: creates the Enum types of models that do not exist yet
+ * (create), or drops those that exist (after the tables). */
+static int enum_types(ph_db_conn *c, const ph_model *const *models, size_t n, bool create,
+                      ph_buf *b)
+{
+    if (ph_db_conn_dialect(c) != PH_DB_POSTGRES)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < models[i]->ncolumns; k++) {
+            const ph_column *col = &models[i]->columns[k];
+            if (col->type != PH_T_ENUM || !col->enum_name || !first_of_type(models, i, k))
+                continue;
+            int exists = type_exists(c, col->enum_name);
+            if (exists < 0)
+                return exists;
+            if (create == (exists == 1))
+                continue;
+            ph_buf_clear(b);
+            if (create) {
+                ph_buf_puts(b, "CREATE TYPE ");
+                ph_db_put_ident_min(b, PH_DB_POSTGRES, col->enum_name);
+                ph_buf_puts(b, " AS ENUM (");
+                for (const char *const *v = col->enum_values; v && *v; v++) {
+                    if (v != col->enum_values)
+                        ph_buf_puts(b, ", ");
+                    put_literal(b, *v);
+                }
+                ph_buf_putc(b, ')');
+            } else {
+                ph_buf_puts(b, "DROP TYPE ");
+                ph_db_put_ident(b, col->enum_name);
+            }
+            int rc = ph_buf_status(b);
+            if (rc == 0)
+                rc = ph_db_exec_script(c, b->ptr);
+            if (rc) {
+                char msg[400];
+                snprintf(msg, sizeof(msg), "%s", ph_db_errmsg(c));
+                return ph_db_set_error(c, rc, "%s type %s: %s", create ? "create" : "drop",
+                                       col->enum_name, msg);
+            }
+        }
+    }
+    return 0;
 }
 
 int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
@@ -53,7 +176,15 @@ int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
         ph_buf_putc(out, '\t');
         ph_db_put_ident_min(out, d, c->name);
         ph_buf_putc(out, ' ');
-        ph_buf_puts(out, sql_type(d, c, npk == 1, tmp, sizeof(tmp)));
+        const char *ty = sql_type(d, c, npk == 1, tmp, sizeof(tmp));
+        if (ty)
+            ph_buf_puts(out, ty);
+        else
+            ph_db_put_ident_min(out, d, c->enum_name);
+        if (c->server_default) {
+            ph_buf_puts(out, " DEFAULT ");
+            put_literal(out, c->server_default);
+        }
         if (c->flags & (PH_PK | PH_NOT_NULL))
             ph_buf_puts(out, " NOT NULL");
         ph_buf_puts(out, ", \n");
@@ -94,6 +225,16 @@ int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
         static const char *const actions[] = {"", " ON DELETE CASCADE", " ON DELETE SET NULL",
                                               " ON DELETE RESTRICT"};
         ph_buf_puts(out, actions[c->ondelete]);
+    }
+    for (size_t u = 0; u < m->nuniques; u++) {
+        ph_buf_puts(out, ", \n\tUNIQUE (");
+        const ph_unique *uq = &m->uniques[u];
+        for (size_t k = 0; k < PH_COUNTOF(uq->columns) && uq->columns[k]; k++) {
+            if (k)
+                ph_buf_puts(out, ", ");
+            ph_db_put_ident_min(out, d, uq->columns[k]);
+        }
+        ph_buf_putc(out, ')');
     }
     ph_buf_puts(out, "\n);\n");
     for (size_t i = 0; i < m->ncolumns; i++) {
@@ -199,6 +340,8 @@ static int create_or_drop(ph_db_conn *c, const ph_model *const *models, size_t n
     ph_buf b;
     ph_buf_init(&b, NULL);
     rc = ph_db_begin(c, true);
+    if (rc == 0 && create)
+        rc = enum_types(c, models, n, true, &b);
     for (size_t k = 0; rc == 0 && k < n; k++) {
         const ph_model *m = create ? order[k] : order[n - 1 - k];
         int exists = ph_orm_table_exists(c, m->table);
@@ -227,6 +370,8 @@ static int create_or_drop(ph_db_conn *c, const ph_model *const *models, size_t n
             ph_db_set_error(c, rc, "%s table %s: %s", create ? "create" : "drop", m->table, msg);
         }
     }
+    if (rc == 0 && !create)
+        rc = enum_types(c, models, n, false, &b);
     if (rc == 0) {
         rc = ph_db_commit(c);
     } else if (ph_db_in_transaction(c)) {

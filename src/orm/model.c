@@ -1,13 +1,16 @@
 /*
  * Model metadata at run time: looking up columns and relationships by
  * name, checking a descriptor at registration (one primary key, unique
- * names, fields covered without overlaps, parseable defaults), and reading
- * and writing a field as text for the CLI, forms and templates.
+ * names, fields covered without overlaps, parseable defaults that a
+ * zeroed field can tell apart from a value), and reading and writing a
+ * field as text for the CLI, forms, templates and the drivers (Numeric as
+ * exact decimal text, Enum and JSON checked).
  */
 #include "phial/db.h"
 #include "phial/model.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +78,30 @@ const char *ph_coltype_name(ph_coltype t)
         return "DATE";
     case PH_T_BINARY:
         return "BLOB";
+    case PH_T_NUMERIC:
+        return "NUMERIC";
+    case PH_T_ENUM:
+        return "VARCHAR";
+    case PH_T_JSON:
+        return "JSON";
     }
     return "?";
+}
+
+bool ph_enum_has(const ph_column *c, const char *s, size_t len)
+{
+    for (const char *const *v = c->enum_values; v && *v; v++)
+        if (strlen(*v) == len && memcmp(*v, s, len) == 0)
+            return true;
+    return false;
+}
+
+bool ph_json_valid(const char *s, size_t len)
+{
+    json_error_t e;
+    json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    json_decref(j);
+    return j != NULL;
 }
 
 bool ph_column_is_null(const ph_column *c, const void *obj)
@@ -85,20 +110,24 @@ bool ph_column_is_null(const ph_column *c, const void *obj)
     switch (c->type) {
     case PH_T_STRING:
     case PH_T_TEXT:
-        return *(char *const *)f == NULL;
+    case PH_T_ENUM:
+    case PH_T_JSON:
+        return *(const char *const *)f == NULL;
     case PH_T_BINARY:
         return ((const ph_bytes *)f)->ptr == NULL;
     case PH_T_INTEGER:
     case PH_T_BIGINTEGER:
-        return c->nullable_ctype && ((const ph_int64_opt *)f)->is_null;
+        return c->nullable_ctype && !((const ph_int64_opt *)f)->set;
     case PH_T_FLOAT:
-        return c->nullable_ctype && ((const ph_double_opt *)f)->is_null;
+        return c->nullable_ctype && !((const ph_double_opt *)f)->set;
     case PH_T_BOOLEAN:
-        return c->nullable_ctype && ((const ph_bool_opt *)f)->is_null;
+        return c->nullable_ctype && !((const ph_bool_opt *)f)->set;
     case PH_T_DATETIME:
-        return c->nullable_ctype && ((const ph_datetime_opt *)f)->is_null;
+        return c->nullable_ctype && !((const ph_datetime_opt *)f)->set;
     case PH_T_DATE:
-        return c->nullable_ctype && ((const ph_date_opt *)f)->is_null;
+        return c->nullable_ctype && !((const ph_date_opt *)f)->set;
+    case PH_T_NUMERIC:
+        return c->nullable_ctype && !((const ph_decimal_opt *)f)->set;
     }
     return false;
 }
@@ -125,44 +154,14 @@ int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len,
     char *f = (char *)obj + c->offset;
     bool opt = c->nullable_ctype;
     if (!text) {
-        switch (c->type) {
-        case PH_T_STRING:
-        case PH_T_TEXT:
-            *(char **)f = NULL;
-            return 0;
-        case PH_T_BINARY:
-            *(ph_bytes *)f = (ph_bytes){NULL, 0};
-            return 0;
-        default:
-            memset(f, 0, c->size);
-            if (opt) {
-                /* every *_opt type ends with `bool is_null` after its value */
-                switch (c->type) {
-                case PH_T_INTEGER:
-                case PH_T_BIGINTEGER:
-                    ((ph_int64_opt *)f)->is_null = true;
-                    break;
-                case PH_T_FLOAT:
-                    ((ph_double_opt *)f)->is_null = true;
-                    break;
-                case PH_T_BOOLEAN:
-                    ((ph_bool_opt *)f)->is_null = true;
-                    break;
-                case PH_T_DATETIME:
-                    ((ph_datetime_opt *)f)->is_null = true;
-                    break;
-                case PH_T_DATE:
-                    ((ph_date_opt *)f)->is_null = true;
-                    break;
-                default:
-                    break;
-                }
-            }
-            return 0;
-        }
+        /* unset: a NULL pointer, or a zeroed *_opt (set false) */
+        memset(f, 0, c->size);
+        return 0;
     }
     char tmp[64];
-    if (c->type != PH_T_STRING && c->type != PH_T_TEXT && c->type != PH_T_BINARY) {
+    bool textual = c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_BINARY ||
+                   c->type == PH_T_ENUM || c->type == PH_T_JSON;
+    if (!textual) {
         if (len >= sizeof(tmp))
             return PH_EINVAL;
         memcpy(tmp, text, len);
@@ -178,7 +177,7 @@ int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len,
         if (c->type == PH_T_INTEGER && (v > INT32_MAX || v < INT32_MIN))
             return PH_ERANGE;
         if (opt)
-            *(ph_int64_opt *)f = (ph_int64_opt){v, false};
+            *(ph_int64_opt *)f = (ph_int64_opt){v, true};
         else
             *(int64_t *)f = v;
         return 0;
@@ -189,7 +188,7 @@ int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len,
         if (rc)
             return rc;
         if (opt)
-            *(ph_double_opt *)f = (ph_double_opt){v, false};
+            *(ph_double_opt *)f = (ph_double_opt){v, true};
         else
             *(double *)f = v;
         return 0;
@@ -199,7 +198,7 @@ int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len,
         if (parse_bool(tmp, &v))
             return PH_EINVAL;
         if (opt)
-            *(ph_bool_opt *)f = (ph_bool_opt){v, false};
+            *(ph_bool_opt *)f = (ph_bool_opt){v, true};
         else
             *(bool *)f = v;
         return 0;
@@ -209,7 +208,7 @@ int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len,
         if (ph_datetime_parse(text, len, &v))
             return PH_EINVAL;
         if (opt)
-            *(ph_datetime_opt *)f = (ph_datetime_opt){{v}, false};
+            *(ph_datetime_opt *)f = (ph_datetime_opt){{v}, true};
         else
             *(ph_datetime *)f = (ph_datetime){v};
         return 0;
@@ -219,17 +218,34 @@ int ph_column_parse(const ph_column *c, void *obj, const char *text, size_t len,
         if (ph_date_parse(text, len, &v))
             return PH_EINVAL;
         if (opt)
-            *(ph_date_opt *)f = (ph_date_opt){{v}, false};
+            *(ph_date_opt *)f = (ph_date_opt){{v}, true};
         else
             *(ph_date *)f = (ph_date){v};
         return 0;
     }
+    case PH_T_NUMERIC: {
+        int64_t v;
+        int rc = ph_decimal_parse(text, len, c->length, c->scale, false, &v);
+        if (rc)
+            return rc;
+        if (opt)
+            *(ph_decimal_opt *)f = (ph_decimal_opt){{v}, true};
+        else
+            *(ph_decimal *)f = (ph_decimal){v};
+        return 0;
+    }
+    case PH_T_ENUM:
+    case PH_T_JSON:
     case PH_T_STRING:
     case PH_T_TEXT: {
-        char *s = ph_arena_strndup(a, text, len);
+        if (c->type == PH_T_ENUM && !ph_enum_has(c, text, len))
+            return PH_EINVAL;
+        if (c->type == PH_T_JSON && !ph_json_valid(text, len))
+            return PH_EINVAL;
+        const char *s = ph_arena_strndup(a, text, len);
         if (!s)
             return PH_ENOMEM;
-        *(char **)f = s;
+        *(const char **)f = s;
         return 0;
     }
     case PH_T_BINARY: {
@@ -263,9 +279,14 @@ int ph_column_format(const ph_column *c, const void *obj, ph_buf *out)
     case PH_T_DATE:
         ph_date_format(((const ph_date *)f)->days, t, sizeof(t));
         return ph_buf_puts(out, t);
+    case PH_T_NUMERIC:
+        ph_decimal_format(((const ph_decimal *)f)->units, c->scale, t, sizeof(t));
+        return ph_buf_puts(out, t);
     case PH_T_STRING:
     case PH_T_TEXT:
-        return ph_buf_puts(out, *(char *const *)f);
+    case PH_T_ENUM:
+    case PH_T_JSON:
+        return ph_buf_puts(out, *(const char *const *)f);
     case PH_T_BINARY: {
         const ph_bytes *b = (const ph_bytes *)f;
         return ph_buf_append(out, b->ptr, b->len);
@@ -393,19 +414,59 @@ int ph_model_check(const ph_model *m, char *err, size_t errlen)
         if (c->foreign_key && !strchr(c->foreign_key, '.'))
             return check_fail(err, errlen, "%s.%s: foreign key must be \"table.column\"", m->name,
                               c->name);
-        if (c->default_value &&
-            !(c->type == PH_T_DATETIME && strcmp(c->default_value, "now") == 0)) {
+        if (c->type == PH_T_NUMERIC &&
+            (c->length < 1 || c->length > 18 || c->scale < 0 || c->scale > c->length))
+            return check_fail(err, errlen,
+                              "%s.%s: Numeric needs 1 <= precision <= 18 and 0 <= scale <= "
+                              "precision",
+                              m->name, c->name);
+        if (c->type == PH_T_ENUM && (!c->enum_values || !c->enum_values[0] || !c->enum_name))
+            return check_fail(err, errlen,
+                              "%s.%s: Enum needs its values (NULL-terminated) and a type name",
+                              m->name, c->name);
+        if ((c->flags & PH_TIMEZONE) && c->type != PH_T_DATETIME)
+            return check_fail(err, errlen, "%s.%s: PH_TIMEZONE is for DateTime columns%s",
+                              m->name, c->name);
+        const char *defaults[2] = {c->default_value, c->server_default};
+        for (int k = 0; k < 2; k++) {
+            const char *dv = defaults[k];
+            if (!dv)
+                continue;
+            if ((c->flags & PH_PK) && k == 1)
+                return check_fail(err, errlen, "%s.%s: a primary key has no server default%s",
+                                  m->name, c->name);
+            bool now = k == 0 && c->type == PH_T_DATETIME && strcmp(dv, "now") == 0;
             ph_arena *a = ph_arena_new(256);
             if (!a)
                 return PH_ENOMEM;
             void *obj = ph_arena_calloc(a, 1, m->size);
-            int rc = obj ? ph_column_parse(c, obj, c->default_value, strlen(c->default_value), a)
-                         : PH_ENOMEM;
+            int rc = !obj ? PH_ENOMEM : now ? 0 : ph_column_parse(c, obj, dv, strlen(dv), a);
+            /* a plain scalar field cannot be unset: its zero stands for the
+               default, which is only honest when the default is zero */
+            bool zero = true;
+            for (size_t b = 0; rc == 0 && !now && b < c->size; b++)
+                zero = zero && ((unsigned char *)obj)[c->offset + b] == 0;
+            bool scalar = !c->nullable_ctype;
             ph_arena_free(a);
             if (rc)
                 return check_fail(err, errlen, "%s.%s: the default cannot be parsed", m->name,
                                   c->name);
+            if (scalar && (now || !zero))
+                return check_fail(err, errlen,
+                                  "%s.%s: a field with a non-zero default must be able to be "
+                                  "unset: use the *_opt C type (ph_int64_opt, ph_bool_opt...)%s",
+                                  m->name, c->name);
         }
+    }
+    for (size_t u = 0; u < m->nuniques; u++) {
+        size_t k = 0;
+        for (; k < PH_COUNTOF(m->uniques[u].columns) && m->uniques[u].columns[k]; k++)
+            if (!ph_model_column(m, m->uniques[u].columns[k]))
+                return check_fail(err, errlen, "%s: unique constraint names no column %s",
+                                  m->name, m->uniques[u].columns[k]);
+        if (k == 0)
+            return check_fail(err, errlen, "%s: a unique constraint needs columns%s", m->name,
+                              "");
     }
     if (npk == 0)
         return check_fail(err, errlen, "%s: a model needs exactly one primary key%s", m->name, "");

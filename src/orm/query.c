@@ -85,7 +85,10 @@ static bool type_fits(const ph_column *c, ph_val v)
         return c->type == PH_T_BOOLEAN;
     case PH_VAL_TEXT:
         return c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_DATETIME ||
-               c->type == PH_T_DATE;
+               c->type == PH_T_DATE || c->type == PH_T_ENUM || c->type == PH_T_JSON ||
+               c->type == PH_T_NUMERIC;
+    case PH_VAL_DECIMAL:
+        return c->type == PH_T_NUMERIC;
     case PH_VAL_BLOB:
         return c->type == PH_T_BINARY;
     case PH_VAL_DATETIME:

@@ -49,7 +49,7 @@ static bool fk_get(const ph_column *c, const void *obj, int64_t *v)
     if (c->nullable_ctype) {
         const ph_int64_opt *o = (const ph_int64_opt *)f;
         *v = o->v;
-        return !o->is_null;
+        return o->set;
     }
     *v = *(const int64_t *)f;
     return true;
@@ -59,19 +59,19 @@ static void fk_set(const ph_column *c, void *obj, int64_t v)
 {
     char *f = (char *)obj + c->offset;
     if (c->nullable_ctype)
-        *(ph_int64_opt *)f = (ph_int64_opt){v, false};
+        *(ph_int64_opt *)f = (ph_int64_opt){v, true};
     else
         *(int64_t *)f = v;
 }
 
 static bool fk_can_null(const ph_column *c)
 {
-    return c->nullable_ctype;
+    return c->nullable_ctype && !(c->flags & (PH_NOT_NULL | PH_PK));
 }
 
 static void fk_set_null(const ph_column *c, void *obj)
 {
-    *(ph_int64_opt *)((char *)obj + c->offset) = (ph_int64_opt){0, true};
+    *(ph_int64_opt *)((char *)obj + c->offset) = (ph_int64_opt){0, false};
 }
 
 static bool items_have(void *const *items, size_t n, const void *o)

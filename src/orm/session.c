@@ -19,38 +19,32 @@
 ph_val ph__field_val(const ph_column *c, const void *obj)
 {
     const char *f = (const char *)obj + c->offset;
-    bool opt = c->nullable_ctype;
+    if (ph_column_is_null(c, obj))
+        return PH_NULL;
+    /* the value member comes first in every *_opt type */
     switch (c->type) {
     case PH_T_INTEGER:
     case PH_T_BIGINTEGER:
-        if (opt)
-            return ((const ph_int64_opt *)f)->is_null ? PH_NULL
-                                                      : PH_INT(((const ph_int64_opt *)f)->v);
         return PH_INT(*(const int64_t *)f);
     case PH_T_FLOAT:
-        if (opt)
-            return ((const ph_double_opt *)f)->is_null ? PH_NULL
-                                                       : PH_DOUBLE(((const ph_double_opt *)f)->v);
         return PH_DOUBLE(*(const double *)f);
     case PH_T_BOOLEAN:
-        if (opt)
-            return ((const ph_bool_opt *)f)->is_null ? PH_NULL
-                                                     : PH_BOOL(((const ph_bool_opt *)f)->v);
         return PH_BOOL(*(const bool *)f);
     case PH_T_DATETIME:
-        if (opt && ((const ph_datetime_opt *)f)->is_null)
-            return PH_NULL;
         return (ph_val){.type = PH_VAL_DATETIME, .u.i = ((const ph_datetime *)f)->usec};
     case PH_T_DATE:
-        if (opt && ((const ph_date_opt *)f)->is_null)
-            return PH_NULL;
         return (ph_val){.type = PH_VAL_DATE, .u.i = ((const ph_date *)f)->days};
+    case PH_T_NUMERIC:
+        return (ph_val){.type = PH_VAL_DECIMAL,
+                        .u.dec = {((const ph_decimal *)f)->units, c->scale}};
     case PH_T_STRING:
     case PH_T_TEXT:
-        return PH_STR(*(char *const *)f);
+    case PH_T_ENUM:
+    case PH_T_JSON:
+        return PH_STR(*(const char *const *)f);
     case PH_T_BINARY: {
         const ph_bytes *b = (const ph_bytes *)f;
-        return b->ptr ? PH_BLOB(b->ptr, b->len) : PH_NULL;
+        return PH_BLOB(b->ptr, b->len);
     }
     }
     return PH_NULL;
@@ -61,11 +55,12 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
 {
     char *f = (char *)obj + c->offset;
     bool opt = c->nullable_ctype;
-    if (c->type == PH_T_STRING || c->type == PH_T_TEXT) {
+    if (c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_ENUM ||
+        c->type == PH_T_JSON) {
         size_t len;
         const char *t = ph_db_rows_textn(r, col, &len);
         if (!t) {
-            *(char **)f = NULL;
+            *(const char **)f = NULL;
             return 0;
         }
         char *s = ph_arena_alloc(a, len + 1);
@@ -73,7 +68,7 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
             return PH_ENOMEM;
         memcpy(s, t, len);
         s[len] = '\0';
-        *(char **)f = s;
+        *(const char **)f = s;
         return 0;
     }
     /* a NULL reads as 0 for the NOT NULL C types: ask only for *_opt ones */
@@ -83,7 +78,7 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
     case PH_T_BIGINTEGER: {
         int64_t v = null ? 0 : ph_db_rows_int(r, col);
         if (opt)
-            *(ph_int64_opt *)f = (ph_int64_opt){v, null};
+            *(ph_int64_opt *)f = (ph_int64_opt){v, !null};
         else
             *(int64_t *)f = v;
         return 0;
@@ -91,7 +86,7 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
     case PH_T_FLOAT: {
         double v = null ? 0 : ph_db_rows_double(r, col);
         if (opt)
-            *(ph_double_opt *)f = (ph_double_opt){v, null};
+            *(ph_double_opt *)f = (ph_double_opt){v, !null};
         else
             *(double *)f = v;
         return 0;
@@ -99,9 +94,24 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
     case PH_T_BOOLEAN: {
         bool v = null ? false : ph_db_rows_bool(r, col);
         if (opt)
-            *(ph_bool_opt *)f = (ph_bool_opt){v, null};
+            *(ph_bool_opt *)f = (ph_bool_opt){v, !null};
         else
             *(bool *)f = v;
+        return 0;
+    }
+    case PH_T_NUMERIC: {
+        int64_t v = 0;
+        if (!null) {
+            size_t len;
+            const char *t = ph_db_rows_text(r, col, &len);
+            /* SQLite keeps NUMERIC as INTEGER or REAL: 15 significant digits */
+            if (ph_decimal_parse(t, len, c->length, c->scale, true, &v))
+                return PH_EPARSE;
+        }
+        if (opt)
+            *(ph_decimal_opt *)f = (ph_decimal_opt){{v}, !null};
+        else
+            *(ph_decimal *)f = (ph_decimal){v};
         return 0;
     }
     case PH_T_DATETIME:
@@ -122,12 +132,12 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
         }
         if (c->type == PH_T_DATETIME) {
             if (opt)
-                *(ph_datetime_opt *)f = (ph_datetime_opt){{v}, null};
+                *(ph_datetime_opt *)f = (ph_datetime_opt){{v}, !null};
             else
                 *(ph_datetime *)f = (ph_datetime){v};
         } else {
             if (opt)
-                *(ph_date_opt *)f = (ph_date_opt){{(int32_t)v}, null};
+                *(ph_date_opt *)f = (ph_date_opt){{(int32_t)v}, !null};
             else
                 *(ph_date *)f = (ph_date){(int32_t)v};
         }
@@ -135,6 +145,8 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
     }
     case PH_T_STRING:
     case PH_T_TEXT:
+    case PH_T_ENUM:
+    case PH_T_JSON:
         return 0; /* above */
     case PH_T_BINARY: {
         ph_bytes *b = (ph_bytes *)f;
@@ -142,7 +154,10 @@ static inline int field_load(const ph_column *c, void *obj, ph_db_rows *r, int c
             *b = (ph_bytes){NULL, 0};
             return 0;
         }
-        return ph_db_rows_blob(r, col, a, &b->ptr, &b->len);
+        uint8_t *p;
+        int rc = ph_db_rows_blob(r, col, a, &p, &b->len);
+        b->ptr = p;
+        return rc;
     }
     }
     return 0;
@@ -213,9 +228,41 @@ int ph__validate(const ph_model *m, const void *obj, uint64_t mask, char *msg, s
         if (c->flags & PH_PK)
             continue;
         if ((c->flags & PH_NOT_NULL) && ph_column_is_null(c, obj)) {
-            snprintf(msg, msglen, "NOT NULL constraint failed: %s.%s (the value is NULL)", m->table,
-                     c->name);
+            snprintf(msg, msglen,
+                     "NOT NULL constraint failed: %s.%s (the field is unset and the column "
+                     "has no default)",
+                     m->table, c->name);
             return invalid(info, PH_DBERR_NOT_NULL, m, c, PH_ECONSTRAINT);
+        }
+        if (ph_column_is_null(c, obj))
+            continue;
+        const char *f = (const char *)obj + c->offset;
+        if (c->type == PH_T_ENUM) {
+            const char *v = *(const char *const *)f;
+            if (!ph_enum_has(c, v, strlen(v))) {
+                snprintf(msg, msglen, "invalid value for %s.%s: '%.40s' is not one of its Enum values",
+                         m->table, c->name, v);
+                return invalid(info, PH_DBERR_INVALID, m, c, PH_EINVAL);
+            }
+        }
+        if (c->type == PH_T_JSON) {
+            const char *v = *(const char *const *)f;
+            if (!ph_json_valid(v, strlen(v))) {
+                snprintf(msg, msglen, "invalid value for %s.%s: not a JSON document", m->table,
+                         c->name);
+                return invalid(info, PH_DBERR_INVALID, m, c, PH_EINVAL);
+            }
+        }
+        if (c->type == PH_T_NUMERIC && c->length >= 1 && c->length <= 18) {
+            int64_t u = ((const ph_decimal *)f)->units, lim = 1;
+            for (int k = 0; k < c->length; k++)
+                lim *= 10;
+            if (u >= lim || u <= -lim) {
+                snprintf(msg, msglen,
+                         "value out of range for %s.%s: Numeric(%d, %d) holds %d digits", m->table,
+                         c->name, c->length, c->scale, c->length);
+                return invalid(info, PH_DBERR_RANGE, m, c, PH_ERANGE);
+            }
         }
         if (c->type == PH_T_INTEGER && !ph_column_is_null(c, obj)) {
             /* INTEGER is 32 bits on PostgreSQL: refuse on both dialects alike */
@@ -227,7 +274,7 @@ int ph__validate(const ph_model *m, const void *obj, uint64_t mask, char *msg, s
             }
         }
         if (c->type == PH_T_STRING && c->length > 0) {
-            const char *s = *(char *const *)((const char *)obj + c->offset);
+            const char *s = *(const char *const *)((const char *)obj + c->offset);
             if (s) {
                 size_t n = ph_utf8_chars(s, strlen(s));
                 if (n > (size_t)c->length) {
@@ -484,9 +531,38 @@ static ph__state *state_of(const void *obj)
     return ((const ph_obj *)obj)->state;
 }
 
-static void snapshot(ph__state *st)
+/* Whether a column's field points to bytes the snapshot must copy. */
+static bool by_pointer(const ph_column *c)
 {
-    memcpy(st->snap, st->obj, st->model->size);
+    return c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_ENUM ||
+           c->type == PH_T_JSON || c->type == PH_T_BINARY;
+}
+
+/* The snapshot compared at flush: the struct, with the bytes of strings
+ * and ph_bytes copied, so that a change is seen however it was made (a
+ * new pointer, or new bytes written where the old pointer points).  When
+ * out of memory, a field keeps the object's pointer: a change of pointer
+ * is still seen. */
+static void snapshot(ph_session *s, ph__state *st)
+{
+    const ph_model *m = st->model;
+    memcpy(st->snap, st->obj, m->size);
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const ph_column *c = &m->columns[i];
+        if (!by_pointer(c) || ph_column_is_null(c, st->obj))
+            continue;
+        char *f = (char *)st->snap + c->offset;
+        if (c->type == PH_T_BINARY) {
+            ph_bytes *b = (ph_bytes *)f;
+            const uint8_t *copy = ph_arena_memdup(s->arena, b->len ? b->ptr : (const void *)"", b->len);
+            if (copy)
+                b->ptr = copy;
+        } else {
+            const char *copy = ph_arena_strdup(s->arena, *(const char **)f);
+            if (copy)
+                *(const char **)f = copy;
+        }
+    }
 }
 
 static int session_add(ph_session *s, const ph_model *m, void *obj)
@@ -601,7 +677,7 @@ static inline int load_row(ph_session *s, const ph_model *m, ph_db_rows *r, int 
         if (rc)
             return rc;
     }
-    snapshot(st);
+    snapshot(s, st);
     int rc = push_state(s, st); /* entered in the identity map on the next lookup */
     if (rc)
         return rc;
@@ -646,8 +722,10 @@ static bool column_changed(const ph_column *c, const void *obj, const unsigned c
     const char *o = (const char *)snap + c->offset;
     switch (c->type) {
     case PH_T_STRING:
-    case PH_T_TEXT: {
-        const char *a = *(char *const *)f, *b = *(char *const *)o;
+    case PH_T_TEXT:
+    case PH_T_ENUM:
+    case PH_T_JSON: {
+        const char *a = *(const char *const *)f, *b = *(const char *const *)o;
         if (a == b)
             return false;
         return !a || !b || strcmp(a, b) != 0;
@@ -667,6 +745,7 @@ static bool column_changed(const ph_column *c, const void *obj, const unsigned c
         /* the value member comes first in every *_opt type */
         size_t vsize = c->type == PH_T_BOOLEAN ? sizeof(bool)
                        : c->type == PH_T_DATE  ? sizeof(int32_t)
+                       : c->type == PH_T_FLOAT ? sizeof(double)
                                                : sizeof(int64_t);
         return memcmp(f, o, vsize) != 0;
     }
@@ -709,7 +788,7 @@ static void apply_defaults(ph_session *s, ph__state *st)
             clock_gettime(CLOCK_REALTIME, &ts);
             ph_datetime v = {(int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
             if (c->nullable_ctype)
-                *(ph_datetime_opt *)PH_FIELD(st->obj, c) = (ph_datetime_opt){v, false};
+                *(ph_datetime_opt *)PH_FIELD(st->obj, c) = (ph_datetime_opt){v, true};
             else
                 *(ph_datetime *)PH_FIELD(st->obj, c) = v;
         } else {
@@ -757,6 +836,32 @@ static int db_fail(ph_session *s, int rc, const char *verb, const ph_model *m)
     return rc;
 }
 
+/* Whether column c of obj is left to the database's server default. */
+static bool server_fills(const ph_column *c, const void *obj)
+{
+    return c->server_default && !(c->flags & PH_PK) && ph_column_is_null(c, obj);
+}
+
+/* Reads the row of INSERT ... RETURNING pk, server-defaulted columns. */
+static int read_returning(ph_session *s, ph__state *st, ph_db_rows *r, int64_t *newpk)
+{
+    const ph_model *m = st->model;
+    int rc = ph_db_rows_next(r);
+    if (rc != 1)
+        return rc < 0 ? rc : PH_EDB;
+    *newpk = ph_db_rows_int(r, 0);
+    int col = 1;
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const ph_column *c = &m->columns[i];
+        if (server_fills(c, st->obj)) {
+            rc = ph__field_load(c, st->obj, r, col++, s->arena);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 static int do_insert(ph_session *s, ph__state *st, ph_buf *sql, ph_val *vals)
 {
     const ph_model *m = st->model;
@@ -766,11 +871,15 @@ static int do_insert(ph_session *s, ph__state *st, ph_buf *sql, ph_val *vals)
     ph_buf_clear(sql);
     ph_buf_puts(sql, "INSERT INTO ");
     ph_db_put_ident(sql, m->table);
-    size_t n = 0;
+    size_t n = 0, nserver = 0;
     for (size_t i = 0; i < m->ncolumns; i++) {
         const ph_column *c = &m->columns[i];
         if (c == pk && pkv == 0)
             continue;
+        if (server_fills(c, st->obj)) {
+            nserver++;
+            continue;
+        }
         ph_buf_puts(sql, n ? ", " : " (");
         ph_db_put_ident(sql, c->name);
         vals[n++] = ph__field_val(c, st->obj);
@@ -783,17 +892,30 @@ static int do_insert(ph_session *s, ph__state *st, ph_buf *sql, ph_val *vals)
             ph_buf_puts(sql, i ? ", ?" : "?");
         ph_buf_putc(sql, ')');
     }
-    if (pg) {
+    /* RETURNING: the new key on PostgreSQL, and the values the database
+       gave server-defaulted columns (SQLite >= 3.35 has it too) */
+    bool returning = pg || nserver;
+    if (returning) {
         ph_buf_puts(sql, " RETURNING ");
         ph_db_put_ident(sql, pk->name);
+        for (size_t i = 0; i < m->ncolumns; i++) {
+            if (server_fills(&m->columns[i], st->obj)) {
+                ph_buf_puts(sql, ", ");
+                ph_db_put_ident(sql, m->columns[i].name);
+            }
+        }
     }
     if (ph_buf_status(sql))
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     int rc;
     int64_t newpk = pkv;
     s->nqueries++;
-    if (pg) {
-        rc = ph_db_query_int(s->conn, sql->ptr, vals, n, &newpk);
+    if (returning) {
+        ph_db_rows r;
+        rc = ph_db_query(s->conn, sql->ptr, vals, n, &r);
+        if (rc == 0)
+            rc = read_returning(s, st, &r, &newpk);
+        ph_db_rows_close(&r);
     } else {
         rc = ph_db_exec(s->conn, sql->ptr, vals, n);
         if (rc == 0 && pkv == 0)
@@ -805,7 +927,7 @@ static int do_insert(ph_session *s, ph__state *st, ph_buf *sql, ph_val *vals)
     pk_set(m, st->obj, newpk);
     st->flushed_insert = true;
     st->status = PH__PERSISTENT;
-    snapshot(st);
+    snapshot(s, st);
     if (map_put(s, st->obj))
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     return 0;
@@ -913,6 +1035,9 @@ static int flush(ph_session *s)
         if (st->status == PH__NEW) {
             apply_defaults(s, st);
             mask = ~0ull;
+            for (size_t k = 0; k < st->model->ncolumns; k++)
+                if (server_fills(&st->model->columns[k], st->obj))
+                    mask &= ~(1ull << k); /* the database gives it a value */
         } else if (st->status == PH__PERSISTENT) {
             mask = dirty_mask(st);
         } else if (st->status == PH__DELETED && !st->flushed_delete) {
@@ -1042,7 +1167,7 @@ int ph_session_commit(ph_session *s)
             ph__rel_commit(s, st); /* out of memory: the snapshot stays older */
         st->flushed_insert = false;
         if (st->status == PH__PERSISTENT) {
-            snapshot(st);
+            snapshot(s, st);
         } else if (st->status == PH__DELETED && st->flushed_delete) {
             if (st->in_map)
                 map_remove(s, st->obj);

@@ -559,7 +559,7 @@ static void model_repr(ph_buf *b, const ph_model *m, void *obj)
             if (c->type == PH_T_INTEGER || c->type == PH_T_BIGINTEGER) {
                 if (c->nullable_ctype) {
                     const ph_int64_opt *o = PH_FIELD(obj, c);
-                    if (o->is_null)
+                    if (!o->set)
                         ph_buf_puts(b, " (transient)");
                     else
                         ph_buf_printf(b, " %lld", (long long)o->v);
@@ -904,7 +904,7 @@ static int column_value(ph__rs *rs, void *obj, const ph_column *c, ph_value *out
     case PH_T_INTEGER:
     case PH_T_BIGINTEGER:
         out->safe = false;
-        if (c->nullable_ctype && ((const ph_int64_opt *)f)->is_null) {
+        if (c->nullable_ctype && !((const ph_int64_opt *)f)->set) {
             out->kind = PH_V_NONE;
         } else {
             out->kind = PH_V_INT;
@@ -914,20 +914,35 @@ static int column_value(ph__rs *rs, void *obj, const ph_column *c, ph_value *out
     case PH_T_FLOAT:
         if (c->nullable_ctype) {
             const ph_double_opt *o = f;
-            *out = o->is_null ? ph_tpl_none() : ph_tpl_float(o->v);
+            *out = !o->set ? ph_tpl_none() : ph_tpl_float(o->v);
         } else
             *out = ph_tpl_float(*(const double *)f);
         return 0;
     case PH_T_BOOLEAN:
         if (c->nullable_ctype) {
             const ph_bool_opt *o = f;
-            *out = o->is_null ? ph_tpl_none() : ph_tpl_bool(o->v);
+            *out = !o->set ? ph_tpl_none() : ph_tpl_bool(o->v);
         } else
             *out = ph_tpl_bool(*(const bool *)f);
         return 0;
+    case PH_T_NUMERIC: {
+        /* exact decimal text ("12.30"), as Jinja prints a Decimal */
+        if (ph_column_is_null(c, obj)) {
+            *out = ph_tpl_none();
+            return 0;
+        }
+        ph_buf nb;
+        ph_buf_init(&nb, rs->arena);
+        if (ph_column_format(c, obj, &nb) != 0 || ph_buf_status(&nb) != 0)
+            return ph__rs_error(rs, PH_ENOMEM, "out of memory");
+        *out = ph_tpl_str(nb.ptr);
+        return 0;
+    }
     case PH_T_STRING:
-    case PH_T_TEXT: {
-        const char *sv = *(char *const *)f;
+    case PH_T_TEXT:
+    case PH_T_ENUM:
+    case PH_T_JSON: {
+        const char *sv = *(const char *const *)f;
         out->kind = sv ? PH_V_STR : PH_V_NONE;
         out->safe = false;
         out->u.s.ptr = sv;
@@ -941,7 +956,7 @@ static int column_value(ph__rs *rs, void *obj, const ph_column *c, ph_value *out
             ph_datetime d;
             if (c->nullable_ctype) {
                 const ph_datetime_opt *o = f;
-                null = o->is_null;
+                null = !o->set;
                 d = o->v;
             } else
                 d = *(const ph_datetime *)f;
@@ -950,7 +965,7 @@ static int column_value(ph__rs *rs, void *obj, const ph_column *c, ph_value *out
             ph_date d;
             if (c->nullable_ctype) {
                 const ph_date_opt *o = f;
-                null = o->is_null;
+                null = !o->set;
                 d = o->v;
             } else
                 d = *(const ph_date *)f;
@@ -997,7 +1012,7 @@ static int rel_value(ph__rs *rs, const ph_model *m, void *obj, const ph_relation
         if (r->kind == PH_REL_MANY_TO_ONE && r->local_column) {
             const ph_column *c = find_column(m, ph_slice_cstr(r->local_column));
             if (c && c->nullable_ctype && (c->type == PH_T_INTEGER || c->type == PH_T_BIGINTEGER) &&
-                ((const ph_int64_opt *)PH_FIELD(obj, c))->is_null)
+                !((const ph_int64_opt *)PH_FIELD(obj, c))->set)
                 try_load = false;
         }
         if (try_load) {

@@ -138,7 +138,7 @@ int fx_compile_source(const char *name, const char *source, char **out)
     fputs(source, f);
     fclose(f);
     snprintf(cmd, sizeof(cmd),
-             "%s -std=c11 -Wall -Wextra -Werror -I%s/include -c %s -o /dev/null >%s 2>&1",
+             "%s -std=c11 -Wall -Wextra -Wpedantic -Werror -I%s/include -c %s -o /dev/null >%s 2>&1",
              cc && *cc ? cc : "cc", top && *top ? top : ".", src, log);
     int status = system(cmd);
     f = fopen(log, "r");

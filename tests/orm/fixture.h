@@ -12,8 +12,8 @@
 typedef struct Sample {
     ph_obj _ph;
     int64_t id;
-    char *name;              /* String(10) NOT NULL UNIQUE */
-    char *note;              /* Text, index */
+    const char *name;              /* String(10) NOT NULL UNIQUE */
+    const char *note;              /* Text, index */
     bool flag;               /* Boolean NOT NULL */
     ph_double_opt score;     /* Float */
     ph_datetime_opt created; /* DateTime */
@@ -26,14 +26,14 @@ typedef struct Sample {
 typedef struct Parent {
     ph_obj _ph;
     int64_t id;
-    char *name; /* String(50) NOT NULL */
+    const char *name; /* String(50) NOT NULL */
 } Parent;
 
 typedef struct Child {
     ph_obj _ph;
     int64_t id;
     int64_t parent_id; /* FK parent.id ON DELETE CASCADE, NOT NULL */
-    char *code;        /* String(20), unique index */
+    const char *code;        /* String(20), unique index */
 } Child;
 
 extern const ph_model Sample_model, Parent_model, Child_model;
@@ -61,7 +61,7 @@ int fx_open(fx *f, ph_dialect d, bool memory);
 /* A new session on a fresh arena (the old one freed). */
 void fx_new_session(fx *f);
 void fx_close(fx *f);
-/* Compiles C source with $CC (default cc) -std=c11 -Wall -Wextra -Werror
+/* Compiles C source with $CC (default cc) -std=c11 -Wall -Wextra -Wpedantic -Werror
  * against include/; returns the compiler's exit status, its output in *out
  * (heap, caller frees; may be NULL), or -1 when the file cannot be written.
  * name tells the temp files of concurrent test programs apart. */

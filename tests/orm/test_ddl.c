@@ -82,7 +82,7 @@ typedef struct Gappy {
     ph_obj _ph;
     int64_t id;
     int64_t forgotten; /* not in the descriptor */
-    char *name;
+    const char *name;
 } Gappy;
 
 static const ph_column Gappy_columns[] = {

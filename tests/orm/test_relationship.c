@@ -24,13 +24,13 @@ typedef struct Member Member;
 struct Team {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
     ph_list members;
 };
 struct Member {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
     ph_int64_opt team_id;
     Team *team;
 };
@@ -490,16 +490,15 @@ static void test_delete_parent_nullable_sets_null(void)
     Member *a = PH_ARENA_NEW(F.a, Member), *b = PH_ARENA_NEW(F.a, Member);
     a->name = "a";
     b->name = "b";
-    a->team_id.is_null = b->team_id.is_null = true;
     CHECK_INT(ph_session_add(F.s, &Team_model, t), 0);
     CHECK_INT(ph_list_append(F.s, t, "members", a), 0);
     CHECK_INT(ph_list_append(F.s, t, "members", b), 0);
     CHECK_INT(ph_session_commit(F.s), 0);
-    CHECK(!a->team_id.is_null && a->team_id.v == t->id);
+    CHECK(a->team_id.set && a->team_id.v == t->id);
     /* removed from the list: NULL */
     CHECK_INT(ph_list_remove(F.s, t, "members", a), 0);
     CHECK_INT(ph_session_commit(F.s), 0);
-    CHECK(a->team_id.is_null);
+    CHECK(!a->team_id.set);
     CHECK_INT(count_where("SELECT count(*) FROM member WHERE team_id = ?", t->id), 1);
     /* the parent deleted: its children stay, with NULL */
     int64_t tid = t->id;

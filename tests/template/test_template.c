@@ -246,7 +246,7 @@ typedef struct Owner Owner;
 typedef struct Pet {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
     ph_int64_opt owner_id;
     Owner *owner;
 } Pet;
@@ -254,7 +254,7 @@ typedef struct Pet {
 struct Owner {
     ph_obj _ph;
     int64_t id;
-    char *username;
+    const char *username;
     ph_int64_opt age;
     double score;
     ph_double_opt weight;
@@ -264,7 +264,7 @@ struct Owner {
     ph_datetime_opt seen;
     ph_date born;
     ph_date_opt died;
-    char *bio;
+    const char *bio;
     ph_bytes avatar;
     ph_list pets;
     Pet *best;
@@ -350,15 +350,15 @@ static void test_model_fields(void)
     ph_arena *a = ph_arena_new(0);
     Owner o = {.id = 7,
                .username = "ann<",
-               .age = {.is_null = true},
+               .age = {0},
                .score = 2.5,
-               .weight = {.v = 61.0},
+               .weight = {.v = 61.0, .set = true},
                .active = true,
-               .verified = {.is_null = true},
+               .verified = {0},
                .created = {.usec = 1700000000123456LL},
-               .seen = {.is_null = true},
+               .seen = {.set = false},
                .born = {.days = 19000},
-               .died = {.is_null = true},
+               .died = {.set = false},
                .bio = NULL,
                .avatar = {(uint8_t *)"img", 3}};
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(a);
@@ -371,7 +371,7 @@ static void test_model_fields(void)
                      ctx),
               "7|ann&lt;|None|2.5|61.0|True|None|2023-11-14 22:13:20.123456|None|2022-01-08|"
               "None|None|img|[]|&lt;Owner 7&gt;");
-    o.age = (ph_int64_opt){.v = 30};
+    o.age = (ph_int64_opt){.v = 30, .set = true};
     o.created.usec = 0;
     o.born.days = -1;
     CHECK_STR(render(a,
@@ -386,9 +386,9 @@ static void test_model_relationships_and_loader(void)
 {
     ph_arena *a = ph_arena_new(0);
     Owner o = {.id = 1, .username = "ann"};
-    Pet p1 = {.id = 10, .name = "Rex", .owner_id = {.v = 1}};
-    Pet p2 = {.id = 11, .name = "Tom", .owner_id = {.v = 1}};
-    Pet stray = {.id = 12, .name = "Stray", .owner_id = {.is_null = true}};
+    Pet p1 = {.id = 10, .name = "Rex", .owner_id = {.v = 1, .set = true}};
+    Pet p2 = {.id = 11, .name = "Tom", .owner_id = {.v = 1, .set = true}};
+    Pet stray = {.id = 12, .name = "Stray", .owner_id = {0}};
     loader_state st = {.pets = {&p1, &p2}, .owner = &o};
     ph_tpl_render_opts opts = {.load_relationship = fake_loader, .userdata = &st};
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(a);
