@@ -134,8 +134,24 @@ int ph_datetime_parse(const char *s, size_t len, int64_t *usec)
         if (h > 23 || mi > 59 || sec > 59)
             return PH_EINVAL;
     }
+    /* a UTC offset (TIMESTAMP WITH TIME ZONE): Z, +HH, +HH:MM, +HHMM */
+    int64_t offset = 0;
+    if (i < len && s[i] == 'Z') {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-') && i > 10) {
+        int sign = s[i++] == '-' ? -1 : 1, oh = 0, om = 0;
+        if (!digits(s, len, &i, 2, &oh))
+            return PH_EINVAL;
+        if (i < len && s[i] == ':')
+            i++;
+        if (i < len && !digits(s, len, &i, 2, &om))
+            return PH_EINVAL;
+        if (oh > 15 || om > 59)
+            return PH_EINVAL;
+        offset = sign * ((int64_t)oh * 3600 + om * 60) * 1000000LL;
+    }
     if (i != len)
         return PH_EINVAL;
-    *usec = days * 86400000000LL + ((int64_t)h * 3600 + mi * 60 + sec) * 1000000LL + frac;
+    *usec = days * 86400000000LL + ((int64_t)h * 3600 + mi * 60 + sec) * 1000000LL + frac - offset;
     return 0;
 }

@@ -198,6 +198,18 @@ int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
         ph_db_put_ident_min(out, d, m->columns[i].name);
     }
     ph_buf_putc(out, ')');
+    /* table-level uniques first: SQLAlchemy orders constraints by creation,
+       and __table_args__ are made before the columns' own constraints */
+    for (size_t u = 0; u < m->nuniques; u++) {
+        ph_buf_puts(out, ", \n\tUNIQUE (");
+        const ph_unique *uq = &m->uniques[u];
+        for (size_t k = 0; k < PH_COUNTOF(uq->columns) && uq->columns[k]; k++) {
+            if (k)
+                ph_buf_puts(out, ", ");
+            ph_db_put_ident_min(out, d, uq->columns[k]);
+        }
+        ph_buf_putc(out, ')');
+    }
     for (size_t i = 0; i < m->ncolumns; i++) {
         const ph_column *c = &m->columns[i];
         if ((c->flags & PH_UNIQUE) && !(c->flags & PH_INDEX) && !(c->flags & PH_PK)) {
@@ -225,16 +237,6 @@ int ph_orm_ddl(ph_dialect d, const ph_model *m, ph_buf *out)
         static const char *const actions[] = {"", " ON DELETE CASCADE", " ON DELETE SET NULL",
                                               " ON DELETE RESTRICT"};
         ph_buf_puts(out, actions[c->ondelete]);
-    }
-    for (size_t u = 0; u < m->nuniques; u++) {
-        ph_buf_puts(out, ", \n\tUNIQUE (");
-        const ph_unique *uq = &m->uniques[u];
-        for (size_t k = 0; k < PH_COUNTOF(uq->columns) && uq->columns[k]; k++) {
-            if (k)
-                ph_buf_puts(out, ", ");
-            ph_db_put_ident_min(out, d, uq->columns[k]);
-        }
-        ph_buf_putc(out, ')');
     }
     ph_buf_puts(out, "\n);\n");
     for (size_t i = 0; i < m->ncolumns; i++) {

@@ -36,6 +36,25 @@ static const ph_column Child_columns[] = {
 };
 const ph_model Child_model = PH_MODEL(Child, "child", Child_columns);
 
+static const char *const todo_states[] = {"todo", "doing", "done", NULL};
+static const ph_column Kinds_columns[] = {
+    PH_INTEGER(Kinds, id, PH_PK),
+    PH_NUMERIC(Kinds, price, 10, 2, PH_NOT_NULL, .server_default = "0"),
+    PH_NUMERIC(Kinds, tax, 5, 4, 0, .default_value = "0.0825"),
+    PH_ENUM(Kinds, state, todo_states, "todo_state", PH_NOT_NULL, .default_value = "todo"),
+    PH_JSON(Kinds, meta, 0),
+    PH_DATETIME(Kinds, at, PH_TIMEZONE | PH_INDEX),
+    PH_DATETIME(Kinds, created, PH_NOT_NULL, .default_value = "now"),
+    PH_INTEGER(Kinds, owner, PH_NOT_NULL, .foreign_key = "parent.id"),
+    PH_STRING(Kinds, label, 20, PH_NOT_NULL, .server_default = "x'y"),
+    PH_BOOLEAN(Kinds, done, PH_NOT_NULL, .default_value = "false"),
+    PH_INTEGER(Kinds, rank, PH_NOT_NULL, .server_default = "7"),
+    PH_BIGINTEGER(Kinds, big, 0, .default_value = "5"),
+    PH_TEXT(Kinds, body, 0),
+};
+static const ph_unique Kinds_uniques[] = {{{"owner", "label"}}};
+const ph_model Kinds_model = PH_MODEL(Kinds, "kinds", Kinds_columns, PH_UNIQUES(Kinds_uniques));
+
 const ph_model *const fx_models[] = {&Child_model, &Sample_model, &Parent_model};
 const size_t fx_nmodels = PH_COUNTOF(fx_models);
 

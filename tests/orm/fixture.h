@@ -36,7 +36,28 @@ typedef struct Child {
     const char *code;        /* String(20), unique index */
 } Child;
 
-extern const ph_model Sample_model, Parent_model, Child_model;
+/* Every column type beyond Sample's, with client and server defaults, a
+ * timezone-aware DateTime, an Enum (a PostgreSQL type), JSON, Numeric and
+ * a multi-column unique.  Not in fx_models: tests/orm/test_types.c makes
+ * its table. */
+typedef struct Kinds {
+    ph_obj _ph;
+    int64_t id;
+    ph_decimal price;        /* Numeric(10, 2) NOT NULL, server default '0' */
+    ph_decimal_opt tax;      /* Numeric(5, 4), default 0.0825 */
+    const char *state;       /* Enum todo/doing/done (todo_state) NOT NULL, default todo */
+    const char *meta;        /* JSON */
+    ph_datetime_opt at;      /* DateTime(timezone=True), index */
+    ph_datetime_opt created; /* DateTime NOT NULL, default now */
+    int64_t owner;           /* Integer NOT NULL, FK parent.id */
+    const char *label;       /* String(20) NOT NULL, server default 'x''y' */
+    bool done;               /* Boolean NOT NULL, default false (zero: a plain bool) */
+    ph_int64_opt rank;       /* Integer NOT NULL, server default '7' */
+    ph_int64_opt big;        /* BigInteger, default 5 */
+    const char *body;        /* Text, no default: NULL kept */
+} Kinds;
+
+extern const ph_model Sample_model, Parent_model, Child_model, Kinds_model;
 /* Children before parents on purpose: create_all must sort them. */
 extern const ph_model *const fx_models[];
 extern const size_t fx_nmodels;

@@ -5,9 +5,13 @@ for each dialect (sqlite, postgresql) and table in the order given below:
 "-- <dialect> <table>", then each CREATE statement stripped and ended by ";".
 tests/orm/test_ddl.c prints the same from ph_orm_ddl and compares.
 """
+import datetime
+from decimal import Decimal
+
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 app = Flask(__name__)
@@ -113,13 +117,36 @@ class Child(db.Model):
     code = db.Column(db.String(20), unique=True, index=True)
 
 
+class Kinds(db.Model):
+    __tablename__ = "kinds"
+    id = db.Column(db.Integer, primary_key=True)
+    price = db.Column(db.Numeric(10, 2), nullable=False, server_default="0")
+    tax = db.Column(db.Numeric(5, 4), default=Decimal("0.0825"))
+    state = db.Column(db.Enum("todo", "doing", "done", name="todo_state"), nullable=False,
+                      default="todo")
+    meta = db.Column(db.JSON)
+    at = db.Column(db.DateTime(timezone=True), index=True)
+    created = db.Column(db.DateTime, nullable=False, default=datetime.datetime.utcnow)
+    owner = db.Column(db.Integer, db.ForeignKey("parent.id"), nullable=False)
+    label = db.Column(db.String(20), nullable=False, server_default="x'y")
+    done = db.Column(db.Boolean, nullable=False, default=False)
+    rank = db.Column(db.Integer, nullable=False, server_default="7")
+    big = db.Column(db.BigInteger, default=5)
+    body = db.Column(db.Text)
+    __table_args__ = (db.UniqueConstraint("owner", "label"),)
+
+
 TABLES = [User, World, Fortune, Sample, Parent, Child,
-          PetHandler, PetCategory, PetComment, HandlerProfile, Tag, pet_tag]
+          PetHandler, PetCategory, PetComment, HandlerProfile, Tag, pet_tag, Kinds]
 
 for name, dialect in (("sqlite", sqlite.dialect()), ("postgresql", postgresql.dialect())):
     for model in TABLES:
         table = getattr(model, "__table__", model)
         print("-- %s %s" % (name, table.name))
+        if name == "postgresql":
+            for column in table.columns:
+                if isinstance(column.type, db.Enum):
+                    print(str(CreateEnumType(column.type).compile(dialect=dialect)).strip() + ";")
         print(str(CreateTable(table).compile(dialect=dialect)).strip() + ";")
         for index in sorted(table.indexes, key=lambda i: i.name):
             print(str(CreateIndex(index).compile(dialect=dialect)).strip() + ";")
