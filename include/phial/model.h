@@ -4,9 +4,9 @@
  * the forms all read the same descriptor.
  *
  *     typedef struct User {
- *         ph_obj   _ph;            // session state: first member, not a column
- *         int64_t  id;
- *         char    *username;
+ *         ph_obj      _ph;         // session state: first member, not a column
+ *         int64_t     id;
+ *         const char *username;    // strings of loaded rows are read-only
  *     } User;
  *
  *     static const ph_column User_columns[] = {
@@ -17,19 +17,25 @@
  *
  * C types by column type (a mismatch is a compile error):
  *
- *   column                 NOT NULL / primary key     nullable
+ *   column                 NOT NULL / primary key     nullable (or NOT NULL + default)
  *   Integer, BigInteger    int64_t                    ph_int64_opt
  *   Float                  double                     ph_double_opt
  *   Boolean                bool                       ph_bool_opt
+ *   Numeric(p, s)          ph_decimal                 ph_decimal_opt
  *   DateTime               ph_datetime                ph_datetime_opt
  *   Date                   ph_date                    ph_date_opt
- *   String(n), Text        char *  (NULL is SQL NULL; NOT NULL refuses it)
- *   LargeBinary            ph_bytes (ptr NULL is SQL NULL)
+ *   String(n), Text, Enum, JSON   const char *  (NULL is unset / SQL NULL)
+ *   LargeBinary            ph_bytes (ptr NULL is unset / SQL NULL)
  *
- * Extra column options go after the flags as designated initializers:
+ * A zeroed field is unset (see "NULL and defaults" below the column
+ * struct): an *_opt type is {v, set}, {0} being unset.
+ *
+ * Every column macro takes the flags (0 for none) and then options as
+ * designated initializers:
  *   PH_INTEGER(PetCategory, handler_id, PH_NOT_NULL,
  *              .foreign_key = "pethandler.handler_id")
  *   PH_INTEGER(World, randomnumber, PH_NOT_NULL, .default_value = "0")
+ *   PH_STRING(Todo, title, 200, PH_NOT_NULL, .server_default = "untitled")
  *
  * Relationships (db.relationship) are fields too -- a `Target *` for
  * many-to-one and one-to-one, a ph_list for one-to-many and many-to-many --
@@ -42,7 +48,7 @@
  *
  *     static const ph_relationship PetHandler_rels[] = {
  *         PH_ONE_TO_MANY(PetHandler, pet_category, PetCategory, "handler_id",
- *                        .backref = "pet_handler"),
+ *                        .backref = "pet_handler"),   // the fk, then options
  *     };
  *     const ph_model PetHandler_model = PH_MODEL_RELS(PetHandler, "pethandler",
  *                                                     PetHandler_columns, PetHandler_rels);

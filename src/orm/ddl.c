@@ -1,8 +1,9 @@
 /*
- * DDL: CREATE TABLE / CREATE INDEX text exactly as SQLAlchemy 1.4 emits it
- * for SQLite and PostgreSQL (so databases made by Flask-SQLAlchemy and by
- * Phial are interchangeable), model ordering by foreign keys, and
- * create_all / drop_all.
+ * DDL: CREATE TABLE / CREATE INDEX (and PostgreSQL's CREATE TYPE for
+ * Enum columns) text exactly as SQLAlchemy 1.4 emits it for SQLite and
+ * PostgreSQL (so databases made by Flask-SQLAlchemy and by Phial are
+ * interchangeable), model ordering by foreign keys, create_all / drop_all,
+ * and the start-up check of which tables are missing.
  */
 #include "internal.h"
 
@@ -66,6 +67,20 @@ static void put_literal(ph_buf *out, const char *s)
     ph_buf_putc(out, '\'');
 }
 
+/* Appends CREATE TYPE name AS ENUM ('a', 'b') for Enum column c. */
+static void put_create_type(ph_buf *out, const ph_column *c)
+{
+    ph_buf_puts(out, "CREATE TYPE ");
+    ph_db_put_ident_min(out, PH_DB_POSTGRES, c->enum_name);
+    ph_buf_puts(out, " AS ENUM (");
+    for (const char *const *v = c->enum_values; v && *v; v++) {
+        if (v != c->enum_values)
+            ph_buf_puts(out, ", ");
+        put_literal(out, *v);
+    }
+    ph_buf_putc(out, ')');
+}
+
 /* Whether column c is the first of models[0..n) (up to model mi, column
  * ci) to name its Enum type: a type shared by several columns is made
  * once. */
@@ -89,15 +104,8 @@ int ph_orm_ddl_types(ph_dialect d, const ph_model *m, ph_buf *out)
         const ph_column *c = &m->columns[i];
         if (c->type != PH_T_ENUM || !c->enum_name || !first_of_type(one, 0, i))
             continue;
-        ph_buf_puts(out, "CREATE TYPE ");
-        ph_db_put_ident_min(out, d, c->enum_name);
-        ph_buf_puts(out, " AS ENUM (");
-        for (const char *const *v = c->enum_values; v && *v; v++) {
-            if (v != c->enum_values)
-                ph_buf_puts(out, ", ");
-            put_literal(out, *v);
-        }
-        ph_buf_puts(out, ");\n");
+        put_create_type(out, c);
+        ph_buf_puts(out, ";\n");
     }
     return ph_buf_status(out);
 }
@@ -134,15 +142,7 @@ static int enum_types(ph_db_conn *c, const ph_model *const *models, size_t n, bo
                 continue;
             ph_buf_clear(b);
             if (create) {
-                ph_buf_puts(b, "CREATE TYPE ");
-                ph_db_put_ident_min(b, PH_DB_POSTGRES, col->enum_name);
-                ph_buf_puts(b, " AS ENUM (");
-                for (const char *const *v = col->enum_values; v && *v; v++) {
-                    if (v != col->enum_values)
-                        ph_buf_puts(b, ", ");
-                    put_literal(b, *v);
-                }
-                ph_buf_putc(b, ')');
+                put_create_type(b, col);
             } else {
                 ph_buf_puts(b, "DROP TYPE ");
                 ph_db_put_ident(b, col->enum_name);

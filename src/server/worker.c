@@ -319,9 +319,9 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, int list
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)limits->connection_timeout, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limits->connection_limit, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)mem, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)(void *)uri_logged, w},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(void *)completed, w},
-        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)(void *)unescape_none, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_logged, w},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, w},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
