@@ -137,7 +137,8 @@ const char *ph_session_errmsg(const ph_session *s);
  * (unique, not null, foreign key, too long...), table and column, from the
  * checks made before any SQL or from the database's error details.  A form
  * shows "already taken" beside the field named by column.  Lives with the
- * session; kind PH_DBERR_NONE when nothing failed. */
+ * session; like the message it tells of the last failure (kind
+ * PH_DBERR_NONE before any, and after a flush or commit that succeeded). */
 const ph_db_errinfo *ph_session_errinfo(const ph_session *s);
 /* The column the last failure names, or NULL when it names none (e.g. a
  * foreign key on SQLite when the model has several). */

@@ -672,12 +672,44 @@ static inline int load_row(ph_session *s, const ph_model *m, ph_db_rows *r, int 
     h->model = m;
     h->session = s;
     h->state = st;
+    /* strings are copied twice in one allocation: the field's copy and the
+       snapshot's (cheaper than a separate snapshot pass) */
+    const char *snapstr[64];
+    bool deep = false;
     for (size_t i = 0; i < m->ncolumns; i++) {
-        int rc = field_load(&m->columns[i], obj, r, col0 + (int)i, s->arena);
+        const ph_column *c = &m->columns[i];
+        if (c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_ENUM ||
+            c->type == PH_T_JSON) {
+            size_t len;
+            const char *t = ph_db_rows_textn(r, col0 + (int)i, &len);
+            char *p = NULL;
+            if (t) {
+                if (!(p = ph_arena_alloc(s->arena, 2 * (len + 1))))
+                    return PH_ENOMEM;
+                memcpy(p, t, len);
+                p[len] = '\0';
+                memcpy(p + len + 1, p, len + 1);
+            }
+            *(const char **)((char *)obj + c->offset) = p;
+            snapstr[i] = p ? p + len + 1 : NULL;
+            continue;
+        }
+        deep = deep || c->type == PH_T_BINARY;
+        int rc = field_load(c, obj, r, col0 + (int)i, s->arena);
         if (rc)
             return rc;
     }
-    snapshot(s, st);
+    if (deep) {
+        snapshot(s, st);
+    } else {
+        memcpy(st->snap, obj, m->size);
+    }
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const ph_column *c = &m->columns[i];
+        if (c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_ENUM ||
+            c->type == PH_T_JSON)
+            *(const char **)(st->snap + c->offset) = snapstr[i];
+    }
     int rc = push_state(s, st); /* entered in the identity map on the next lookup */
     if (rc)
         return rc;

@@ -16,8 +16,8 @@ static int compile(const char *body, char **out)
     char source[4096];
     snprintf(source, sizeof(source),
              "#include \"phial/orm.h\"\n"
-             "typedef struct Todo { ph_obj _ph; int64_t id; char *title; bool done; } Todo;\n"
-             "typedef struct Tag { ph_obj _ph; int64_t id; char *name; } Tag;\n"
+             "typedef struct Todo { ph_obj _ph; int64_t id; const char *title; bool done; } Todo;\n"
+             "typedef struct Tag { ph_obj _ph; int64_t id; const char *name; } Tag;\n"
              "static const ph_column Todo_columns[] = { PH_INTEGER(Todo, id, PH_PK),\n"
              "    PH_STRING(Todo, title, 100, PH_NOT_NULL), PH_BOOLEAN(Todo, done, PH_NOT_NULL) };\n"
              "static const ph_column Tag_columns[] = { PH_INTEGER(Tag, id, PH_PK),\n"
