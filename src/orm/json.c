@@ -28,7 +28,13 @@ static json_t *column_json(const ph_column *c, const void *obj)
         return json_boolean(*(const bool *)f);
     case PH_T_STRING:
     case PH_T_TEXT:
-        return json_string(*(char *const *)f);
+    case PH_T_ENUM:
+        return json_string(*(const char *const *)f);
+    case PH_T_JSON: {
+        /* the document itself, not a string holding it */
+        const char *doc = *(const char *const *)f;
+        return json_loadb(doc, strlen(doc), JSON_DECODE_ANY, NULL);
+    }
     case PH_T_BINARY: {
         const ph_bytes *b = (const ph_bytes *)f;
         size_t n = sodium_base64_encoded_len(b->len, sodium_base64_VARIANT_ORIGINAL);
@@ -41,7 +47,8 @@ static json_t *column_json(const ph_column *c, const void *obj)
         return v;
     }
     default: {
-        /* dates, times and any other type: the text the column stores */
+        /* dates, times, Numeric ("12.30", exact) and any other type: the
+           text the column stores */
         ph_buf b;
         ph_buf_init(&b, NULL);
         json_t *v = ph_column_format(c, obj, &b) == 0 && b.ptr ? json_string(b.ptr) : NULL;
@@ -143,14 +150,23 @@ int ph_model_from_json(const ph_model *m, void *obj, const json_t *o, ph_arena *
         size_t len = 0;
         bool textual = c->type == PH_T_STRING || c->type == PH_T_TEXT ||
                        c->type == PH_T_DATE || c->type == PH_T_DATETIME ||
-                       c->type == PH_T_BINARY;
+                       c->type == PH_T_BINARY || c->type == PH_T_ENUM;
+        if (c->type == PH_T_JSON && !json_is_null(v)) {
+            /* a JSON column takes any value: stored as its compact text */
+            char *doc = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            int rc = doc ? ph_column_parse(c, obj, doc, strlen(doc), a) : PH_ENOMEM;
+            free(doc);
+            if (rc < 0)
+                return json_fail(err, errlen, rc, "%s.%s: not a valid value", m->name, key);
+            continue;
+        }
         if (json_is_null(v)) {
             if (c->flags & PH_NOT_NULL)
                 return json_fail(err, errlen, PH_ECONSTRAINT, "%s.%s must not be null", m->name,
                                  key);
         } else if (json_is_string(v)) {
             if (!textual && c->type != PH_T_INTEGER && c->type != PH_T_BIGINTEGER &&
-                c->type != PH_T_FLOAT)
+                c->type != PH_T_FLOAT && c->type != PH_T_NUMERIC)
                 return json_fail(err, errlen, PH_ETYPE, "%s.%s must not be a string", m->name,
                                  key);
             text = json_string_value(v);
@@ -167,6 +183,11 @@ int ph_model_from_json(const ph_model *m, void *obj, const json_t *o, ph_arena *
             text = num;
         } else if (json_is_real(v) && c->type == PH_T_FLOAT) {
             len = (size_t)snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+            text = num;
+        } else if (json_is_real(v) && c->type == PH_T_NUMERIC) {
+            /* 15 significant digits: what a double holds exactly in decimal
+               (12.3 stays "12.3"); send a string for more */
+            len = (size_t)snprintf(num, sizeof(num), "%.15g", json_real_value(v));
             text = num;
         } else {
             return json_fail(err, errlen, PH_ETYPE, "%s.%s: a value of the wrong type", m->name,

@@ -13,13 +13,13 @@ typedef struct Item Item;
 typedef struct Box {
     ph_obj _ph;
     int64_t id;
-    char *label;
+    const char *label;
     ph_list items;
 } Box;
 struct Item {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
     ph_double_opt weight;
     bool fragile;
     int64_t box_id;

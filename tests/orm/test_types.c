@@ -325,6 +325,41 @@ static void test_dirty_in_place(void)
     CHECK(g && !ph_session_is_dirty(F.s, g));
 }
 
+/* The new types through JSON (jsonify and request bodies): a JSON column
+ * is the document itself, Numeric exact text, Enum checked. */
+static void test_json_of_new_types(void)
+{
+    ph_arena *a = ph_arena_new(0);
+    Kinds k = {0};
+    char err[200];
+    json_t *in = json_loads("{\"meta\": {\"a\": [1, 2]}, \"price\": \"1.25\", \"tax\": 0.5,"
+                            " \"state\": \"done\", \"owner\": 1, \"label\": \"x\"}",
+                            0, NULL);
+    CHECK_INT(ph_model_from_json(&Kinds_model, &k, in, a, err, sizeof(err)), 0);
+    CHECK_INT(k.price.units, 125);
+    CHECK(k.tax.set && k.tax.v.units == 5000);
+    CHECK_STR(k.state, "done");
+    CHECK_STR(k.meta, "{\"a\":[1,2]}");
+    json_t *out = ph_model_to_json(&Kinds_model, &k, NULL);
+    CHECK(out != NULL);
+    CHECK(json_is_object(json_object_get(out, "meta")));
+    CHECK_STR(json_string_value(json_object_get(out, "price")), "1.25");
+    CHECK_STR(json_string_value(json_object_get(out, "tax")), "0.5000");
+    CHECK_STR(json_string_value(json_object_get(out, "state")), "done");
+    CHECK(json_is_null(json_object_get(out, "body")));
+    json_decref(out);
+    json_decref(in);
+    in = json_loads("{\"state\": \"someday\"}", 0, NULL);
+    CHECK(ph_model_from_json(&Kinds_model, &k, in, a, err, sizeof(err)) < 0);
+    CHECK_CONTAINS(err, "state");
+    json_decref(in);
+    in = json_loads("{\"price\": \"1.255\"}", 0, NULL); /* below the scale */
+    CHECK(ph_model_from_json(&Kinds_model, &k, in, a, err, sizeof(err)) < 0);
+    CHECK_CONTAINS(err, "price");
+    json_decref(in);
+    ph_arena_free(a);
+}
+
 /* Declarations a plain scalar cannot honour are refused at start-up. */
 static void test_model_check_defaults(void)
 {
@@ -368,6 +403,7 @@ static void test_model_check_defaults(void)
 int main(void)
 {
     RUN(test_model_check_defaults);
+    RUN(test_json_of_new_types);
     ph_dialect ds[] = {PH_DB_SQLITE, PH_DB_POSTGRES};
     for (size_t i = 0; i < PH_COUNTOF(ds); i++) {
         printf("-- %s\n", ds[i] == PH_DB_SQLITE ? "SQLite" : "PostgreSQL");
