@@ -425,7 +425,7 @@ int ph_model_check(const ph_model *m, char *err, size_t errlen)
                               "%s.%s: Enum needs its values (NULL-terminated) and a type name",
                               m->name, c->name);
         if ((c->flags & PH_TIMEZONE) && c->type != PH_T_DATETIME)
-            return check_fail(err, errlen, "%s.%s: PH_TIMEZONE is for DateTime columns%s",
+            return check_fail(err, errlen, "%s.%s: PH_TIMEZONE is for DateTime columns",
                               m->name, c->name);
         const char *defaults[2] = {c->default_value, c->server_default};
         for (int k = 0; k < 2; k++) {
@@ -433,7 +433,7 @@ int ph_model_check(const ph_model *m, char *err, size_t errlen)
             if (!dv)
                 continue;
             if ((c->flags & PH_PK) && k == 1)
-                return check_fail(err, errlen, "%s.%s: a primary key has no server default%s",
+                return check_fail(err, errlen, "%s.%s: a primary key has no server default",
                                   m->name, c->name);
             bool now = k == 0 && c->type == PH_T_DATETIME && strcmp(dv, "now") == 0;
             ph_arena *a = ph_arena_new(256);
@@ -454,7 +454,7 @@ int ph_model_check(const ph_model *m, char *err, size_t errlen)
             if (scalar && (now || !zero))
                 return check_fail(err, errlen,
                                   "%s.%s: a field with a non-zero default must be able to be "
-                                  "unset: use the *_opt C type (ph_int64_opt, ph_bool_opt...)%s",
+                                  "unset: use the *_opt C type (ph_int64_opt, ph_bool_opt...)",
                                   m->name, c->name);
         }
     }

@@ -28,18 +28,18 @@
 typedef struct Owner1 {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
 } Owner1;
 typedef struct Owner2 {
     ph_obj _ph;
     int64_t id;
-    char *name;
-    int64_t score;
+    const char *name;
+    ph_int64_opt score; /* NOT NULL, default 7: unset must be distinguishable from 0 */
 } Owner2;
 typedef struct Pet {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
     int64_t owner_id;
 } Pet;
 
@@ -290,15 +290,15 @@ static char *current(env *e)
 typedef struct Shop {
     ph_obj _ph;
     int64_t id;
-    char *code;
-    char *city;
+    const char *code;
+    const char *city;
     int64_t rating;
 } Shop;
 typedef struct Item {
     ph_obj _ph;
     int64_t id;
     int64_t shop_id;
-    char *label;
+    const char *label;
 } Item;
 static const ph_column Shop_columns[] = {
     PH_INTEGER(Shop, id, PH_PK),
