@@ -11,14 +11,14 @@
 typedef struct Tag {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
     ph_list todos;
 } Tag;
 
 typedef struct Todo {
     ph_obj _ph;
     int64_t id;
-    char *title;
+    const char *title;
     bool done;
     ph_datetime created;
     ph_list tags;
