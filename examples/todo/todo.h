@@ -20,7 +20,7 @@ typedef struct Todo {
     int64_t id;
     const char *title;
     bool done;
-    ph_datetime created;
+    ph_datetime_opt created; /* unset until the insert gives it "now" */
     ph_list tags;
 } Todo;
 
