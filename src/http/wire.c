@@ -298,7 +298,7 @@ int ph__wire_head_parse(const char *buf, size_t len, const ph_wire_limits *lim,
             out->content_length = cl;
         } else if (eq_nocase(n, nlen, "transfer-encoding")) {
             if (te_seen)
-                return 501; /* a second coding line: codings beyond chunked */
+                return 400; /* a second Transfer-Encoding line */
             te_seen = true;
             if (!eq_nocase(v, vlen, "chunked"))
                 return 501;
@@ -370,10 +370,6 @@ int ph__wire_chunked_feed(ph_wire_chunked *st, const char *p, size_t n, uint64_t
                     goto out;
                 }
                 st->remaining = st->remaining * 16 + (uint64_t)hv;
-                if (st->remaining > max_body || st->total + st->remaining > max_body) {
-                    rc = 413;
-                    goto out;
-                }
                 st->state = C_SIZE_MORE;
                 i++;
                 break;
@@ -414,6 +410,10 @@ int ph__wire_chunked_feed(ph_wire_chunked *st, const char *p, size_t n, uint64_t
             }
         size_done:
             i++;
+            if (st->remaining > max_body || st->total + st->remaining > max_body) {
+                rc = 413; /* known as soon as the size line ends */
+                goto out;
+            }
             st->line = 0;
             st->digits = 0;
             st->state = st->remaining == 0 ? C_TRAILER : C_DATA;
