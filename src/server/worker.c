@@ -87,6 +87,7 @@ typedef struct conn {
     ph_wire_scan scan;
     bool reading;
     bool peer_gone;
+    unsigned served; /* requests answered on it */
 
     /* the request in progress */
     ph_arena *arena;
@@ -724,6 +725,7 @@ static void request_end(conn *c)
     }
     c->err_status = 0;
     c->chunked = false;
+    c->served++;
     c->state = CS_IDLE;
     uv_timer_start(&c->timer, on_timeout, w->cfg.idle_timeout_ms, 0);
     read_start(c);
@@ -956,8 +958,11 @@ static void drain(worker *w)
     }
     for (size_t i = w->nall; i-- > 0;) {
         conn *c = w->all[i];
-        if (c->state == CS_IDLE && c->in_len == 0)
-            conn_close(c);
+        if (c->state == CS_IDLE && c->in_len == 0 && c->served > 0)
+            conn_close(c); /* idle between requests */
+        else if (c->state == CS_IDLE && c->in_len == 0)
+            /* just taken from the backlog: its request is on its way */
+            uv_timer_start(&c->timer, on_timeout, 1000, 0);
         else if (c->state == CS_HEAD || c->state == CS_BODY || c->state == CS_IDLE)
             c->keep_alive = false; /* (a pool thread may be reading it otherwise) */
     }
