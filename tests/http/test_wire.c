@@ -250,7 +250,7 @@ static void test_chunked(void)
     CHECK_INT(chunked(two, 64, &o, &used), 413);
     CHECK_INT(o.len, 500);
     /* a long trailer section is refused */
-    char tr[400] = "0\r\n";
+    char tr[800] = "0\r\n";
     for (int i = 0; i < 20; i++)
         strcat(tr, "X-Trailer-Field: 1234567\r\n");
     strcat(tr, "\r\n");

@@ -457,7 +457,7 @@ static void test_memory_after_attack(void)
     while (tc_now_ms() < settle) {
         tc_sleep_ms(500);
         after = rss_kb(w[0]);
-        if (after <= base + 4096)
+        if (after <= base + 4096) /* settled */
             break;
     }
     CHECK(timed_get(s.port, "/") >= 0);
@@ -467,8 +467,11 @@ static void test_memory_after_attack(void)
     CHECK(sent >= 40000);
     CHECK(ok_many >= sent * 9 / 10);
     CHECK(base > 0 && after > 0);
-    /* the leak (6-10 KB a request) would be 240 MB here */
-    CHECK(after <= base + 8192);
+    /* the issue's leak (6-10 KB a request) would be 240 MB here; the
+       slack is for allocators keeping freed memory (ASan's caches hold
+       several MB, proportional to what the worker uses) */
+    long slack = base / 2 > 8192 ? base / 2 : 8192;
+    CHECK(after <= base + slack);
     free(many);
     free(bighdr);
     CHECK_INT(tc_server_stop(&s, 30000), 0);
