@@ -43,8 +43,9 @@ typedef struct ph__pool ph__pool;
  * from a pool thread each time a job is finished.  thread_ctx_size bytes
  * of zeroed per-thread memory are given to every run.  NULL on failure. */
 ph__pool *ph__pool_new(int n, size_t thread_ctx_size, void (*wake)(void *), void *wake_ud);
-/* Queues a job (loop thread). */
-void ph__pool_submit(ph__pool *p, ph__job *job);
+/* Queues n jobs linked first..last through next (loop thread), waking at
+ * most n waiting threads. */
+void ph__pool_submit(ph__pool *p, ph__job *first, ph__job *last, int n);
 /* Takes every finished job, oldest first (loop thread); NULL when none. */
 ph__job *ph__pool_take_done(ph__pool *p);
 /* Stops the threads once the queue is empty, joins them (their thread

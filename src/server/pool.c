@@ -18,6 +18,7 @@ struct ph__pool {
     pthread_mutex_t done_mu;
     ph__job *done_head, *done_tail;
     bool stop;
+    int idle; /* threads waiting for a job */
     int n;
     size_t ctx_size;
     void (*wake)(void *);
@@ -31,8 +32,11 @@ static void *thread_main(void *arg)
     void *ctx = p->ctx_size ? calloc(1, p->ctx_size) : NULL;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->head && !p->stop)
+        while (!p->head && !p->stop) {
+            p->idle++;
             pthread_cond_wait(&p->cv, &p->mu);
+            p->idle--;
+        }
         ph__job *j = p->head;
         if (!j) {
             pthread_mutex_unlock(&p->mu);
@@ -93,16 +97,20 @@ ph__pool *ph__pool_new(int n, size_t thread_ctx_size, void (*wake)(void *), void
     return p;
 }
 
-void ph__pool_submit(ph__pool *p, ph__job *job)
+void ph__pool_submit(ph__pool *p, ph__job *first, ph__job *last, int n)
 {
-    job->next = NULL;
+    last->next = NULL;
     pthread_mutex_lock(&p->mu);
     if (p->tail)
-        p->tail->next = job;
+        p->tail->next = first;
     else
-        p->head = job;
-    p->tail = job;
-    pthread_cond_signal(&p->cv);
+        p->head = first;
+    p->tail = last;
+    /* wake no more threads than there are jobs: a busy thread takes the
+       next job without sleeping */
+    int wake = n < p->idle ? n : p->idle;
+    for (int i = 0; i < wake; i++)
+        pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 

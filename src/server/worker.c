@@ -131,6 +131,9 @@ struct worker {
     uv_signal_t sig_term, sig_int;
     uv_timer_t parent_timer, stop_timer;
     uv_async_t wake;
+    uv_prepare_t submit; /* hands the jobs of one loop turn to the pool */
+    ph__job *pend_head, *pend_tail;
+    int npend;
     ph__pool *pool;
     bool draining;
     unsigned nconns;
@@ -360,13 +363,31 @@ static int req_begin(conn *c, const char *method, const char *target, const char
 
 static void run_request(ph__job *job, void *tctx);
 
-/* Hands the request (or its error) to the pool. */
+/* Hands the request (or its error) to the pool: queued here, submitted
+ * with the others of the same loop turn just before the loop waits. */
 static void dispatch(conn *c)
 {
+    worker *w = c->w;
     uv_timer_stop(&c->timer);
     c->state = CS_HANDLER;
     c->job.run = run_request;
-    ph__pool_submit(c->w->pool, &c->job);
+    c->job.next = NULL;
+    if (w->pend_tail)
+        w->pend_tail->next = &c->job;
+    else
+        w->pend_head = &c->job;
+    w->pend_tail = &c->job;
+    w->npend++;
+}
+
+static void on_submit(uv_prepare_t *h)
+{
+    worker *w = h->data;
+    if (w->npend == 0)
+        return;
+    ph__pool_submit(w->pool, w->pend_head, w->pend_tail, w->npend);
+    w->pend_head = w->pend_tail = NULL;
+    w->npend = 0;
 }
 
 /* Answers status (decided by the server) and closes after it. */
@@ -907,6 +928,7 @@ static void maybe_finish_drain(worker *w)
         return;
     if (!uv_is_closing((uv_handle_t *)&w->wake)) {
         uv_close((uv_handle_t *)&w->wake, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->submit, on_closed_quiet);
         uv_close((uv_handle_t *)&w->stop_timer, on_closed_quiet);
         uv_close((uv_handle_t *)&w->parent_timer, on_closed_quiet);
         uv_close((uv_handle_t *)&w->sig_term, on_closed_quiet);
@@ -1012,6 +1034,9 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     }
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
+    uv_prepare_init(&w->loop, &w->submit);
+    w->submit.data = w;
+    uv_prepare_start(&w->submit, on_submit);
     w->pool = ph__pool_new(threads, sizeof(thread_ctx), wake_loop, &w->wake);
     if (!w->pool) {
         ph_log_error("worker: handler threads could not start");
