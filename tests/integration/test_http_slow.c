@@ -477,6 +477,58 @@ static void test_memory_after_attack(void)
     CHECK_INT(tc_server_stop(&s, 30000), 0);
 }
 
+/* A static file larger than one write piece leaves whole, in order, and
+ * HEAD gives its size without it. */
+static void test_large_static_file(void)
+{
+    char dir[] = "/tmp/phial-static.XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(!"temporary folder");
+        return;
+    }
+    char path[128], env_folder[160];
+    snprintf(path, sizeof(path), "%s/big.bin", dir);
+    snprintf(env_folder, sizeof(env_folder), "STATIC_FOLDER=%s", dir);
+    size_t n = 1024 * 1024 + 123;
+    char *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)(i * 7 + i / 251);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(data, 1, n, f) == n);
+    if (f)
+        fclose(f);
+    const char *env[] = {env_folder, NULL};
+    tc_server s;
+    if (tc_server_start(&s, 1, env) < 0) {
+        CHECK(!"server started");
+    } else {
+        tc_conn c;
+        CHECK_INT(tc_connect(&c, s.port), 0);
+        CHECK_INT(tc_send_str(&c, "GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "HEAD /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+                  0);
+        tc_response r;
+        CHECK_INT(tc_read(&c, &r, false, 10000), 0);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.body_len, n);
+        CHECK(r.body_len == n && memcmp(r.body, data, n) == 0);
+        tc_response_free(&r);
+        CHECK_INT(tc_read(&c, &r, true, 10000), 0);
+        CHECK_INT(r.status, 200);
+        CHECK_STR(tc_header_get(&r, "Content-Length"), "1048699");
+        tc_response_free(&r);
+        CHECK_INT(tc_read(&c, &r, false, 10000), 0);
+        CHECK_STR(r.body, "Hello world");
+        tc_response_free(&r);
+        tc_close(&c);
+        CHECK_INT(tc_server_stop(&s, 20000), 0);
+    }
+    free(data);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -486,5 +538,6 @@ int main(void)
     RUN(test_sigterm_answers_backlog);
     RUN(test_slowloris);
     RUN(test_memory_after_attack);
+    RUN(test_large_static_file);
     TEST_END();
 }
