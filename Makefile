@@ -4,7 +4,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libmicrohttpd sqlite3 libpq libsodium jansson
+PKGS     := libuv sqlite3 libpq libsodium jansson
 SAN      ?=
 OPT      ?= -O2 -g
 

@@ -4,7 +4,7 @@
 set -e
 need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev \
+for p in build-essential pkg-config libuv1-dev libsqlite3-dev libpq-dev \
          libsodium-dev libjansson-dev libunistring-dev libcurl4-openssl-dev postgresql python3-jinja2 \
          python3-flask-sqlalchemy sqlite3 clang libclang-rt-14-dev nginx-light; do
     have_pkg "$p" || need="$need $p"
