@@ -73,6 +73,7 @@ int ph_csrf_check(const ph_security *sec, const ph_usersession *s, const char *t
     unsigned char when[8], tag[32], want[32];
     size_t n;
     if (strlen(token) != TIME_B64 + 1 + TAG_B64 || token[TIME_B64] != '.' ||
+        strspn(token, PH__B64URL ".") != TIME_B64 + 1 + TAG_B64 ||
         sodium_base642bin(when, sizeof(when), token, TIME_B64, NULL, &n, NULL,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         n != 8 ||

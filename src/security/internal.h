@@ -38,6 +38,9 @@ struct ph_usersession {
     bool modified;
 };
 
+/* The digits of unpadded base64url. */
+#define PH__B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
 /* The key under which the session keeps its CSRF secret. */
 #define PH__CSRF_KEY "_csrf"
 

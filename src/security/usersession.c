@@ -140,7 +140,9 @@ ph_usersession *ph_usersession_decode(const ph_security *sec, ph_arena *a, const
         goto done;
     st = PH_USERSESSION_TAMPERED;
     size_t n = strlen(cookie);
-    if (n > PH_USERSESSION_MAX || n < TAG_B64 + 2)
+    /* the alphabet is checked here: libsodium's decoder maps some bytes
+     * >= 0x80 (sign-extended chars) onto valid digits */
+    if (n > PH_USERSESSION_MAX || n < TAG_B64 + 2 || strspn(cookie, PH__B64URL ".") != n)
         goto done;
     const char *dot = cookie + n - TAG_B64 - 1;
     if (*dot != '.')
