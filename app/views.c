@@ -43,8 +43,8 @@ static int busy(ph_request *req, ph_response *res)
 {
     char s[16];
     snprintf(s, sizeof(s), "%u", ph_password_retry_after(ph_app_security(req->app)));
-    int rc = ph_res_header(res, "Retry-After", s);
-    return rc < 0 ? rc : ph_abort(res, 503);
+    ph_abort(res, 503); /* forgets headers: Retry-After comes after it */
+    return ph_res_header(res, "Retry-After", s);
 }
 
 /* The tutorial's register(), on a form derived from User: errors beside
