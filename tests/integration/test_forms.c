@@ -425,22 +425,42 @@ static void concurrent_registrations_keep_index_fast(void)
 
 static void serving_needs_a_secret_key(void)
 {
+    char args[64];
+    snprintf(args, sizeof(args), "run --port %d </dev/null", tc_free_port());
     int st;
-    char *out = app_cmd("run --port notaport </dev/null", &st);
-    CHECK(st != 0);
+    char *out = app_cmd(args, &st);
+    CHECK_INT(st, 1);
     CHECK_CONTAINS(out, "SECRET_KEY is not set");
     free(out);
-    /* SECRET_KEY_FILE: made once (0600), the same key on the next start */
-    char path[160], k1[65], k2[65], err[256];
+    /* SECRET_KEY_FILE: made once (0600) by the supervisor, the same key on
+     * the next start, so sessions survive a restart */
+    char path[160], envf[200], k1[65], k2[65], err[256];
     snprintf(path, sizeof(path), "%s/inst/secret_key", tmpdir);
-    setenv("SECRET_KEY_FILE", path, 1);
-    out = app_cmd("run --port notaport", &st); /* the key is made, then the option refused */
-    free(out);
-    unsetenv("SECRET_KEY_FILE");
+    snprintf(envf, sizeof(envf), "SECRET_KEY_FILE=%s", path);
+    const char *const env[] = {"SECRET_KEY=", envf, NULL};
+    tc_server s;
+    CHECK_INT(tc_server_start(&s, 2, env), 0);
+    char cookie[4200], token[128];
+    CHECK_INT(tc_csrf(s.port, "/contact", cookie, sizeof(cookie), token, sizeof(token)), 0);
+    CHECK_INT(tc_server_stop(&s, 20000), 0);
     struct stat sb;
     CHECK_INT(stat(path, &sb), 0);
     CHECK_INT(sb.st_mode & 0777, 0600);
     CHECK_INT(ph_security_instance_key(path, k1, err, sizeof(err)), 0);
+    CHECK_INT(tc_server_start(&s, 1, env), 0);
+    /* the first server's session and token are good on the second */
+    char body[512], raw[8192];
+    snprintf(body, sizeof(body), "csrf_token=%s&name=Kay&email=kay%%40example.org&message=again",
+             token);
+    snprintf(raw, sizeof(raw),
+             "POST /contact HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n"
+             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+             cookie, strlen(body), body);
+    tc_response r;
+    CHECK_INT(tc_request(s.port, raw, &r), 0);
+    CHECK_INT(r.status, 303);
+    tc_response_free(&r);
+    CHECK_INT(tc_server_stop(&s, 20000), 0);
     CHECK_INT(ph_security_instance_key(path, k2, err, sizeof(err)), 0);
     CHECK_STR(k1, k2);
 }
@@ -457,9 +477,9 @@ int main(void)
     snprintf(url, sizeof(url), "sqlite:///%s/app.db", tmpdir);
     setenv("DATABASE_URL", url, 1);
     unsetenv("SECRET_KEY");
-    RUN(serving_needs_a_secret_key);
     int st;
     free(app_cmd("db create", &st));
+    RUN(serving_needs_a_secret_key);
     static const char *const env[] = {"PASSWORD_HASH_CONCURRENCY=1", "PASSWORD_HASH_WAIT_MS=500",
                                       "THREADS=8", "ACCESS_LOG=0", NULL};
     if (st == 0 && tc_server_start(&srv, 2, env) == 0) {
