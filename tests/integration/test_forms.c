@@ -480,8 +480,8 @@ int main(void)
     int st;
     free(app_cmd("db create", &st));
     RUN(serving_needs_a_secret_key);
-    static const char *const env[] = {"PASSWORD_HASH_CONCURRENCY=1", "PASSWORD_HASH_WAIT_MS=500",
-                                      "THREADS=8", "ACCESS_LOG=0", NULL};
+    static const char *const env[] = {"PASSWORD_HASH_CONCURRENCY=1", "PASSWORD_HASH_WAIT_MS=250",
+                                      "THREADS=16", "ACCESS_LOG=0", NULL};
     if (st == 0 && tc_server_start(&srv, 2, env) == 0) {
         RUN(contact_round_trip);
         RUN(csrf_refusals_write_nothing);
