@@ -323,6 +323,15 @@ static void headers_on_every_response(void)
         check_security_headers(&r, cases[i].path);
         tc_response_free(&r);
     }
+    /* a limit answered before the body is read */
+    tc_response r;
+    CHECK_INT(tc_request(srv.port,
+                         "POST /contact HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+                         &r),
+              0);
+    CHECK_INT(r.status, 413);
+    check_security_headers(&r, "413");
+    tc_response_free(&r);
 }
 
 /* ---- 50 concurrent registrations ----------------------------------------------- */
