@@ -66,7 +66,7 @@ run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/app
 	@echo "Serving the tutorial application on http://127.0.0.1:$${PORT:-5000} (Ctrl-C stops)"
 	$(BUILD)/app db create
-	exec $(BUILD)/app run
+	SECRET_KEY_FILE=$${SECRET_KEY_FILE:-instance/secret_key} exec $(BUILD)/app run
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -3,7 +3,10 @@
  * folders; ph_app_main() gives it the whole command line (`run`, `routes`,
  * `db ...`), like the `flask` command.
  */
+#include <stdio.h>
+
 #include "phial/phial.h"
+#include "forms.h"
 #include "views.h"
 
 int main(int argc, char **argv)
@@ -12,6 +15,12 @@ int main(int argc, char **argv)
     if (!app)
         return 1;
     int rc = 1;
+    char err[256];
+    if (app_forms_check(err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err); /* a mistake in forms.c, caught before serving */
+        ph_app_free(app);
+        return 1;
+    }
     if (app_views_register(app) == 0 && app_techempower_register(app) == 0 &&
         ph_app_models(app, app_models, app_nmodels) == 0 &&
         ph_app_password_column(app, &User_model, "user_password") == 0 &&

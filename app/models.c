@@ -13,6 +13,14 @@ static const ph_column User_columns[] = {
 };
 const ph_model User_model = PH_MODEL(User, "user", User_columns);
 
+static const ph_column Contact_columns[] = {
+    PH_INTEGER(Contact, id, PH_PK),
+    PH_STRING(Contact, name, 100, PH_NOT_NULL),
+    PH_STRING(Contact, email, 120, PH_NOT_NULL),
+    PH_STRING(Contact, message, 2000, PH_NOT_NULL),
+};
+const ph_model Contact_model = PH_MODEL(Contact, "contact", Contact_columns);
+
 static const ph_column World_columns[] = {
     PH_INTEGER(World, id, PH_PK),
     PH_INTEGER(World, randomnumber, PH_NOT_NULL, .default_value = "0"),
@@ -93,7 +101,7 @@ static const ph_column PetTag_columns[] = {
 };
 const ph_model PetTag_model = PH_MODEL(PetTag, "pet_tag", PetTag_columns);
 
-const ph_model *const app_models[] = {&User_model,           &World_model,       &Fortune_model,
-                                      &PetHandler_model,     &PetCategory_model, &PetComment_model,
-                                      &HandlerProfile_model, &Tag_model,         &PetTag_model};
+const ph_model *const app_models[] = {
+    &User_model,       &World_model,          &Fortune_model, &PetHandler_model, &PetCategory_model,
+    &PetComment_model, &HandlerProfile_model, &Tag_model,     &PetTag_model,     &Contact_model};
 const size_t app_nmodels = PH_COUNTOF(app_models);

@@ -17,6 +17,16 @@ typedef struct User {
     const char *user_password; /* String(150), NOT NULL */
 } User;
 
+/* The tutorial's practice task: a message sent through the contact page.
+ * Table "contact" (a new table: the tutorial's tables are untouched). */
+typedef struct Contact {
+    ph_obj _ph;
+    int64_t id;
+    const char *name;   /* String(100), NOT NULL */
+    const char *email;  /* String(120), NOT NULL */
+    const char *message; /* String(2000), NOT NULL */
+} Contact;
+
 /* TechEmpower World: table "world" */
 typedef struct World {
     ph_obj _ph;
@@ -102,6 +112,7 @@ typedef struct PetTag {
 } PetTag;
 
 PH_MODEL_EXTERN(User);
+PH_MODEL_EXTERN(Contact);
 PH_MODEL_EXTERN(World);
 PH_MODEL_EXTERN(Fortune);
 PH_MODEL_EXTERN(PetHandler);

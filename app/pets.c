@@ -7,6 +7,8 @@
  */
 #include "views.h"
 
+#include "forms.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +29,6 @@ static int get_or_404(ph_request *req, ph_response *res, const ph_model *m, cons
     if (rc == PH_ENOTFOUND)
         return ph_abort(res, 404) == 0 ? 1 : PH_ENOMEM;
     return rc;
-}
-
-/* A form value, trimmed of surrounding blanks, or NULL when empty. */
-static char *form_text(ph_request *req, const char *name)
-{
-    const char *v = ph_req_form(req, name);
-    if (!v)
-        return NULL;
-    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-        v++;
-    size_t n = strlen(v);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
-        n--;
-    return n ? ph_arena_strndup(req->arena, v, n) : NULL;
 }
 
 /* A 400 with a short message (the page a form with bad values gets). */
@@ -68,12 +56,13 @@ static int commit_or_400(ph_request *req, ph_response *res, int *answered)
     return rc;
 }
 
-/* handlers.html with every handler, their pets loaded as `pets` says. */
-static int render_handlers(ph_request *req, ph_response *res, ph_lazy pets)
+/* handlers.html with every handler, their pets loaded as `pets` says, and
+ * the new-handler form (400 after a submission that failed). */
+static int render_handlers(ph_request *req, ph_response *res, ph_lazy pets, ph_form *form)
 {
     ph_session *db = ph_req_db(req);
     ph_query *q = db ? ph_query_new(db, &PetHandler_model) : NULL;
-    if (!q)
+    if (!q || (!form && !(form = ph_form_bind(req, &handler_form))))
         return PH_ENOMEM;
     ph_query_options(q, "pet_category", pets);
     PetHandler **handlers;
@@ -83,9 +72,13 @@ static int render_handlers(ph_request *req, ph_response *res, ph_lazy pets)
         return rc;
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
     if (!ctx ||
-        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0)
+        ph_tpl_ctx_set_models(ctx, "handlers", &PetHandler_model, (void *const *)handlers, n) < 0 ||
+        ph_tpl_ctx_set_form(ctx, "form", form) < 0)
         return PH_ENOMEM;
-    return ph_render(req, res, "handlers.html", ctx);
+    rc = ph_render(req, res, "handlers.html", ctx);
+    if (rc == 0 && ph_form_is_submitted(form))
+        res->status = 400;
+    return rc;
 }
 
 /* GET /handlers: every handler with its pets; POST adds a handler. */
@@ -95,12 +88,19 @@ static int handlers_view(ph_request *req, ph_response *res)
     if (!db)
         return PH_ENOMEM;
     if (strcmp(req->method, "POST") == 0) {
+        ph_form *form = ph_form_bind(req, &handler_form);
         PetHandler *h = PH_ARENA_NEW(req->arena, PetHandler);
-        if (!h)
+        bool valid;
+        if (!form || !h)
             return PH_ENOMEM;
-        if (!(h->handler_name = form_text(req, "handler_name")))
-            return bad_request(req, res, "A handler needs a name.");
-        int answered, rc = ph_session_add(db, &PetHandler_model, h);
+        int rc = ph_form_validate_on_submit(form, &valid);
+        if (rc < 0)
+            return rc;
+        if (!valid)
+            return render_handlers(req, res, PH_LAZY_SELECTIN, form);
+        int answered;
+        if ((rc = ph_form_populate(form, h)) == 0)
+            rc = ph_session_add(db, &PetHandler_model, h);
         if (rc == 0)
             rc = commit_or_400(req, res, &answered);
         if (rc < 0 || answered)
@@ -110,7 +110,7 @@ static int handlers_view(ph_request *req, ph_response *res)
         char *url = ph_url_for(req->app, req->arena, "handler", "handler_id", id, NULL);
         return url ? ph_redirect(res, url, 303) : PH_ENOMEM;
     }
-    return render_handlers(req, res, PH_LAZY_SELECTIN);
+    return render_handlers(req, res, PH_LAZY_SELECTIN, NULL);
 }
 
 /* /_test/handlers_lazy (test routes only): the handler list without the
@@ -118,7 +118,22 @@ static int handlers_view(ph_request *req, ph_response *res)
  * N+1 pattern the debug-mode detector reports. */
 static int handlers_lazy_view(ph_request *req, ph_response *res)
 {
-    return render_handlers(req, res, PH_LAZY_SELECT);
+    return render_handlers(req, res, PH_LAZY_SELECT, NULL);
+}
+
+/* handler.html for h with the new-pet form (400 after a failed
+ * submission). */
+static int render_handler(ph_request *req, ph_response *res, PetHandler *h, ph_form *form)
+{
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || (!form && !(form = ph_form_bind(req, &pet_form))) ||
+        ph_tpl_ctx_set_model(ctx, "handler", &PetHandler_model, h) < 0 ||
+        ph_tpl_ctx_set_form(ctx, "form", form) < 0)
+        return PH_ENOMEM;
+    int rc = ph_render(req, res, "handler.html", ctx);
+    if (rc == 0 && ph_form_is_submitted(form))
+        res->status = 400;
+    return rc;
 }
 
 /* GET /handlers/<id>: the tutorial's handler page, pets read lazily through
@@ -129,10 +144,7 @@ static int handler_view(ph_request *req, ph_response *res)
     int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx || ph_tpl_ctx_set_model(ctx, "handler", &PetHandler_model, h) < 0)
-        return PH_ENOMEM;
-    return ph_render(req, res, "handler.html", ctx);
+    return render_handler(req, res, h, NULL);
 }
 
 /* POST /handlers/<id>/pets: a new pet of that handler, tags comma-separated. */
@@ -144,16 +156,20 @@ static int add_pet_view(ph_request *req, ph_response *res)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);
     PetCategory *pet = PH_ARENA_NEW(req->arena, PetCategory);
-    if (!pet)
+    ph_form *form = ph_form_bind(req, &pet_form);
+    bool valid;
+    if (!pet || !form)
         return PH_ENOMEM;
-    pet->pet_name = form_text(req, "pet_name");
-    pet->pet_category = form_text(req, "pet_category");
-    if (!pet->pet_name || !pet->pet_category)
-        return bad_request(req, res, "A pet needs a name and a category.");
+    if ((rc = ph_form_validate_on_submit(form, &valid)) < 0)
+        return rc;
+    if (!valid)
+        return render_handler(req, res, h, form);
+    if ((rc = ph_form_populate(form, pet)) < 0)
+        return rc;
     /* adding to the handler's collection sets the foreign key at flush */
     if ((rc = ph_list_append(db, h, "pet_category", pet)) < 0)
         return rc;
-    char *tags = form_text(req, "tags");
+    char *tags = ph_arena_strdup(req->arena, ph_form_value(form, "tags"));
     for (char *t = tags, *next; t; t = next) {
         next = strchr(t, ',');
         if (next)
@@ -192,16 +208,13 @@ static int add_pet_view(ph_request *req, ph_response *res)
 /* Comments shown per page of a pet. */
 #define COMMENTS_PER_PAGE 50
 
-/* GET /pets/<id>[?page=N]: a pet, its handler (backref), tags, and one page
- * of its comments, oldest first: a pet with 100,000 comments costs one page
- * of rows, not the whole collection.  A page that is not a whole number
- * from 1, or past the last page, is a 404 (Flask-SQLAlchemy's paginate). */
-static int pet_view(ph_request *req, ph_response *res)
+/* pet.html for pet with one page of its comments (?page=N, oldest first:
+ * a pet with 100,000 comments costs one page of rows, not the whole
+ * collection) and the comment form (400 after a failed submission).  A
+ * page that is not a whole number from 1, or past the last page, is a 404
+ * (Flask-SQLAlchemy's paginate). */
+static int render_pet(ph_request *req, ph_response *res, PetCategory *pet, ph_form *form)
 {
-    PetCategory *pet;
-    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
     int64_t page = 1;
     const char *arg = ph_req_arg(req, "page");
     if (arg && (ph_parse_i64((ph_slice){arg, strlen(arg)}, &page) < 0 || page < 1))
@@ -211,19 +224,36 @@ static int pet_view(ph_request *req, ph_response *res)
         return PH_ENOMEM;
     ph_query_order_by(ph_query_filter_by(q, "pet_id", PH_INT(pet->pet_id)), "comment_id", PH_ASC);
     ph_page comments;
-    if ((rc = ph_query_paginate(q, page, COMMENTS_PER_PAGE, &comments)) < 0)
+    int rc = ph_query_paginate(q, page, COMMENTS_PER_PAGE, &comments);
+    if (rc < 0)
         return rc;
     if (page > 1 && page > comments.pages)
         return ph_abort(res, 404);
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx || ph_tpl_ctx_set_model(ctx, "pet", &PetCategory_model, pet) < 0 ||
+    if (!ctx || (!form && !(form = ph_form_bind(req, &comment_form))) ||
+        ph_tpl_ctx_set_model(ctx, "pet", &PetCategory_model, pet) < 0 ||
         ph_tpl_ctx_set_models(ctx, "comments", &PetComment_model, comments.items, comments.n) <
             0 ||
         ph_tpl_ctx_set_int(ctx, "page", comments.page) < 0 ||
         ph_tpl_ctx_set_int(ctx, "pages", comments.pages) < 0 ||
-        ph_tpl_ctx_set_int(ctx, "total", comments.total) < 0)
+        ph_tpl_ctx_set_int(ctx, "total", comments.total) < 0 ||
+        ph_tpl_ctx_set_form(ctx, "form", form) < 0)
         return PH_ENOMEM;
-    return ph_render(req, res, "pet.html", ctx);
+    rc = ph_render(req, res, "pet.html", ctx);
+    if (rc == 0 && ph_form_is_submitted(form))
+        res->status = 400;
+    return rc;
+}
+
+/* GET /pets/<id>[?page=N]: a pet, its handler (backref), tags, and one page
+ * of its comments. */
+static int pet_view(ph_request *req, ph_response *res)
+{
+    PetCategory *pet;
+    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return render_pet(req, res, pet, NULL);
 }
 
 /* POST /pets/<id>/comments: as the Flask peer, "Comment added" with 201. */
@@ -234,10 +264,16 @@ static int add_comment_view(ph_request *req, ph_response *res)
     if (rc != 0)
         return rc < 0 ? rc : 0;
     PetComment *c = PH_ARENA_NEW(req->arena, PetComment);
-    if (!c)
+    ph_form *form = ph_form_bind(req, &comment_form);
+    bool valid;
+    if (!c || !form)
         return PH_ENOMEM;
-    if (!(c->comment_content = form_text(req, "comment_content")))
-        return bad_request(req, res, "A comment cannot be empty.");
+    if ((rc = ph_form_validate_on_submit(form, &valid)) < 0)
+        return rc;
+    if (!valid)
+        return render_pet(req, res, pet, form);
+    if ((rc = ph_form_populate(form, c)) < 0)
+        return rc;
     /* the key, as the peer sets it: appending to pet->comments would load
        every comment of the pet first */
     c->pet_id = pet->pet_id;

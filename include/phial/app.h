@@ -21,6 +21,7 @@
 #include "phial/router.h"
 #include "phial/orm.h"
 #include "phial/template.h"
+#include "phial/security.h"
 
 typedef struct ph_app ph_app;
 
@@ -223,6 +224,62 @@ char *ph_url_for_vals(const ph_app *app, ph_arena *a, const char *name, const ph
 #define PH_URL_FOR(req, name, ...)                                                                 \
     ph_url_for_vals((req)->app, (req)->arena, (name),                                              \
                     (const ph_val[]){PH__MAP(PH_V, __VA_ARGS__)}, PH__NARGS(__VA_ARGS__))
+
+/* ---- request context: cookie session, flash, CSRF -------------------------
+ * Everything a request carries beyond HTTP lives in one context owned by
+ * the app layer (context.c), made on first use in the request arena: the
+ * database session (ph_req_db), the signed cookie session, its flash
+ * messages, the CSRF state and the bound form.  The http layer knows
+ * nothing of them. */
+
+/* Gives the app its secret and turns on the signed cookie session, CSRF
+ * protection of every POST, PUT, PATCH and DELETE (answered 400 with the
+ * reason, before the handler runs, unless the route is exempt), the check
+ * that every query and form value is UTF-8 text without NUL (400
+ * otherwise), and the security headers on every response (error pages
+ * included).  The key is SECRET_KEY; else the file SECRET_KEY_FILE names
+ * (made with a random key, mode 0600, when missing); else, with DEBUG=1,
+ * instance/secret_key the same way; else PH_EINVAL with the reason in err.
+ * Call at start-up, before the server forks its workers, so every worker
+ * shares the key.  Settings: see ph_security_config_read. */
+int ph_app_use_security(ph_app *app, char *err, size_t errlen);
+/* The app's security object, or NULL before ph_app_use_security. */
+ph_security *ph_app_security(const ph_app *app);
+/* Exempts a route (by endpoint name) from the CSRF check (Flask-WTF's
+ * csrf.exempt), e.g. for an API authenticated otherwise.  Start-up only. */
+int ph_csrf_exempt(ph_app *app, const char *endpoint);
+
+/* The request's signed cookie session (Flask's `session`), decoded on
+ * first use from the cookie; a cookie that is absent, forged or expired
+ * gives an empty session.  NULL without ph_app_use_security or memory.
+ * Changes are sent back as a Set-Cookie when the response goes out. */
+ph_usersession *ph_req_usersession(ph_request *req);
+/* session[key], or NULL.  Borrowed (request arena). */
+const char *ph_usersession_get(ph_request *req, const char *key);
+/* session[key] = value (copied; UTF-8 text).  0, PH_EINVAL, PH_EMISUSE (no
+ * security), PH_ENOMEM. */
+int ph_usersession_set(ph_request *req, const char *key, const char *value);
+/* session.pop(key); 0 even when absent. */
+int ph_usersession_remove(ph_request *req, const char *key);
+/* session.clear(); flashes and the CSRF secret go too. */
+int ph_usersession_clear(ph_request *req);
+/* flash(message, category): shown once, on a later page, by
+ * get_flashed_messages().  category NULL: "message".  0 or a code. */
+int ph_flash(ph_request *req, const char *category, const char *message);
+/* Takes the flashed messages out of the session (once per request: a
+ * second call gives the same list).  Returns how many; *out borrowed. */
+size_t ph_get_flashed_messages(ph_request *req, const ph_flash_msg **out);
+/* The CSRF token for this request's session (the same one for the whole
+ * request), or NULL without security or memory. */
+const char *ph_csrf_token(ph_request *req);
+/* Checks the token the request submitted (form field csrf_token, or the
+ * X-CSRFToken / X-CSRF-Token header).  0 when valid; else the code and
+ * message of ph_csrf_check (PH_EMISUSE without security). */
+int ph_req_csrf_check(ph_request *req, const char **why);
+struct ph_form;
+/* The form bound to this request last (ph_form_bind records it), or NULL. */
+struct ph_form *ph_req_form_bound(const ph_request *req);
+void ph__req_bind_form(ph_request *req, struct ph_form *form);
 
 /* ---- serving ------------------------------------------------------------- */
 

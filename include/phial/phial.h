@@ -16,5 +16,7 @@
 #include "phial/router.h"
 #include "phial/app.h"
 #include "phial/server.h"
+#include "phial/security.h"
+#include "phial/form.h"
 
 #endif

@@ -145,6 +145,12 @@ static int cmd_run(ph_app *app, const char *prog, int argc, char **argv)
         return 1;
     if (open_database(app, prog) != 0 || check_tables(app, prog) != 0)
         return 1;
+    /* the secret, sessions, CSRF and headers: before the workers fork, so
+     * every worker shares one key */
+    if (ph_app_use_security(app, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 1;
+    }
     return ph_server_run(app, &o) == 0 ? 0 : 1;
 }
 

@@ -762,7 +762,7 @@ static void app_migrations(ph_dialect d, const char *schema)
     CHECK_CONTAINS(err, "db upgrade");
     result r = APP(&e, "upgrade");
     CHECK_INT(r.status, 0);
-    CHECK_CONTAINS(r.out, "3 migrations applied; the database is at 0003 (head)");
+    CHECK_CONTAINS(r.out, "4 migrations applied; the database is at 0004 (head)");
     done(&r);
     r = APP(&e, "check");
     CHECK_INT(r.status, 0);
@@ -782,9 +782,9 @@ static void app_migrations(ph_dialect d, const char *schema)
     /* db create on an empty database records the head; drop forgets it */
     r = APP(&e, "create");
     CHECK_INT(r.status, 0);
-    CHECK_CONTAINS(r.out, "recorded migration 0003 as applied");
+    CHECK_CONTAINS(r.out, "recorded migration 0004 as applied");
     done(&r);
-    CHECK_STR(current(&e), "0003");
+    CHECK_STR(current(&e), "0004");
     r = APP(&e, "upgrade");
     CHECK_INT(r.status, 0);
     CHECK_CONTAINS(r.out, "0 migrations applied");
@@ -857,7 +857,7 @@ static void test_flask_database_adopted(void)
     done(&r);
     r = APP(&e, "upgrade");
     CHECK_INT(r.status, 0);
-    CHECK_CONTAINS(r.out, "2 migrations applied; the database is at 0003 (head)");
+    CHECK_CONTAINS(r.out, "3 migrations applied; the database is at 0004 (head)");
     done(&r);
     r = APP(&e, "check");
     CHECK_INT(r.status, 0);

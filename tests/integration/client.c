@@ -317,6 +317,7 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
         if (top && *top && chdir(top) != 0)
             _exit(127);
         setenv("PHIAL_TEST_ROUTES", "1", 1);
+        setenv("SECRET_KEY", TC_SECRET_KEY, 0);
         for (size_t i = 0; extra_env && extra_env[i]; i++)
             putenv((char *)extra_env[i]);
         if (!getenv("DATABASE_URL")) {
@@ -440,4 +441,48 @@ int tc_server_workers(const tc_server *s, pid_t *out, int max)
         out[n++] = (pid_t)v;
     fclose(f);
     return n;
+}
+
+int tc_set_cookie(const tc_response *r, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const char *v = r->headers[i].value;
+        if (strcasecmp(r->headers[i].name, "Set-Cookie") != 0 || strncmp(v, name, nl) != 0 ||
+            v[nl] != '=')
+            continue;
+        size_t len = strcspn(v + nl + 1, ";");
+        if (len + 1 > n)
+            return -1;
+        memcpy(out, v + nl + 1, len);
+        out[len] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+int tc_csrf(int port, const char *path, char *cookie, size_t cookie_len, char *token,
+            size_t token_len)
+{
+    char raw[1024];
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    tc_response r;
+    if (tc_request(port, raw, &r) < 0)
+        return -1;
+    int rc = -1;
+    char value[4096];
+    const char *t = r.body ? strstr(r.body, "name=\"csrf_token\" value=\"") : NULL;
+    if (t && tc_set_cookie(&r, "session", value, sizeof(value)) == 0 &&
+        (size_t)snprintf(cookie, cookie_len, "session=%s", value) < cookie_len) {
+        t += strlen("name=\"csrf_token\" value=\"");
+        size_t len = strcspn(t, "\"");
+        if (len + 1 <= token_len) {
+            memcpy(token, t, len);
+            token[len] = '\0';
+            rc = 0;
+        }
+    }
+    tc_response_free(&r);
+    return rc;
 }

@@ -50,8 +50,20 @@ const char *tc_header_get(const tc_response *r, const char *name);
 /* connect + send raw + read one response + close.  0 or -1. */
 int tc_request(int port, const char *raw, tc_response *r);
 
+/* GETs path and reads what a browser keeps for a form: the session cookie
+ * ("session=..." as a Cookie header value, into cookie) and the CSRF token
+ * of the page's form (its csrf_token field, into token).  0 or -1. */
+int tc_csrf(int port, const char *path, char *cookie, size_t cookie_len, char *token,
+            size_t token_len);
+/* The value of cookie `name` in the response's Set-Cookie headers, copied
+ * into out ("" when absent: returns -1). */
+int tc_set_cookie(const tc_response *r, const char *name, char *out, size_t n);
+
 /* A free TCP port on 127.0.0.1 (bound, read, closed), or -1. */
 int tc_free_port(void);
+
+/* The SECRET_KEY test servers run with (tests sign cookies with it). */
+#define TC_SECRET_KEY "phial-integration-tests-secret-key-0123456789"
 
 typedef struct tc_server {
     pid_t pid;
@@ -62,7 +74,8 @@ typedef struct tc_server {
 } tc_server;
 
 /* Starts $PHIAL_BUILD/app run on a free port with `workers` workers and
- * PHIAL_TEST_ROUTES=1 plus extra_env ("K=V" strings, NULL-terminated, may be
+ * PHIAL_TEST_ROUTES=1, SECRET_KEY=TC_SECRET_KEY (unless extra_env or the
+ * environment sets one) plus extra_env ("K=V" strings, NULL-terminated, may be
  * NULL); waits (bounded) until it accepts connections.  Without a
  * DATABASE_URL (in extra_env or the environment) the server gets a new
  * SQLite file of its own, its tables made by `app db create`.  0 or -1. */

@@ -43,13 +43,18 @@ static char *app_cmd(const char *args, int *status)
     return out;
 }
 
+/* A form POST as a browser sends it: with the session cookie and the CSRF
+ * token of the form page it came from (/register: any form page gives the
+ * session its token). */
 static int post(const char *path, const char *body, tc_response *r)
 {
-    char raw[4096];
+    char cookie[4200], token[128], raw[8192];
+    if (tc_csrf(srv.port, "/register", cookie, sizeof(cookie), token, sizeof(token)) < 0)
+        return -1;
     snprintf(raw, sizeof(raw),
              "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-             "Content-Length: %zu\r\n\r\n%s",
-             path, strlen(body), body);
+             "Cookie: %s\r\nContent-Length: %zu\r\n\r\ncsrf_token=%s&%s",
+             path, cookie, strlen(body) + strlen(token) + 12, token, body);
     return tc_request(srv.port, raw, r);
 }
 
@@ -92,7 +97,7 @@ static void pages_register_stores_hashed_user(void)
     int before = count_users();
     tc_response r;
     CHECK_INT(
-        post("/register", "username=Demo+User&email=demouser%40gmail.com&password=s3cret%21", &r),
+        post("/register", "username=Demo+User&email=demouser%40gmail.com&password=s3cret%21pw", &r),
         0);
     CHECK_INT(r.status, 200);
     CHECK_STR(r.body, "User registration successful");
@@ -102,7 +107,7 @@ static void pages_register_stores_hashed_user(void)
     char *out = app_cmd("db list User --columns username,user_email,user_password", &st);
     CHECK_INT(st, 0);
     CHECK_CONTAINS(out, "Demo User\tdemouser@gmail.com\t$argon2id$");
-    CHECK(out && !strstr(out, "s3cret!"));
+    CHECK(out && !strstr(out, "s3cret!pw"));
     free(out);
 }
 
@@ -152,7 +157,7 @@ static void pages_cli_add_user_hashes(void)
 static void pages_users_escaped(void)
 {
     tc_response r;
-    CHECK_INT(post("/register", "username=%3Cb%3Eeve%3C%2Fb%3E&email=e%40x.org&password=pw", &r),
+    CHECK_INT(post("/register", "username=%3Cb%3Eeve%3C%2Fb%3E&email=e%40x.org&password=pw123456", &r),
               0);
     CHECK_INT(r.status, 200);
     tc_response_free(&r);

@@ -1,0 +1,103 @@
+/*
+ * CSRF tokens as Flask-WTF makes them: a random secret kept in the signed
+ * session, and a token that is the issue time plus an HMAC-SHA256 of that
+ * secret and time under the CSRF key derived from SECRET_KEY:
+ *   base64url(time, 8 bytes big-endian) "." base64url(tag, 32 bytes)
+ * A token is therefore bound to one session (another session has another
+ * secret), expires after WTF_CSRF_TIME_LIMIT seconds, and survives a key
+ * rotation (fallback keys are tried).
+ */
+#include "phial/security.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+
+#define TIME_B64 11 /* 8 bytes */
+#define TAG_B64 43  /* 32 bytes */
+
+static void token_tag(const unsigned char key[PH__KEY_BYTES], const char *secret,
+                      const unsigned char when[8], unsigned char tag[32])
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, PH__KEY_BYTES);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)secret, strlen(secret));
+    crypto_auth_hmacsha256_update(&st, when, 8);
+    crypto_auth_hmacsha256_final(&st, tag);
+}
+
+int ph_csrf_token_new(const ph_security *sec, ph_usersession *s, ph_arena *a, time_t now,
+                      char **out)
+{
+    *out = NULL;
+    const char *secret = ph_usersession_lookup(s, PH__CSRF_KEY);
+    if (!secret) {
+        char hex[65];
+        ph_random_hex(hex, 32);
+        int rc = ph_usersession_put(s, PH__CSRF_KEY, hex);
+        if (rc < 0)
+            return rc;
+        secret = ph_usersession_lookup(s, PH__CSRF_KEY);
+    }
+    unsigned char when[8], tag[32];
+    uint64_t t = (uint64_t)now;
+    for (int i = 7; i >= 0; i--, t >>= 8)
+        when[i] = (unsigned char)(t & 0xff);
+    token_tag(sec->csrf_keys[0], secret, when, tag);
+    char *tok = ph_arena_alloc(a, TIME_B64 + 1 + TAG_B64 + 1);
+    if (!tok)
+        return PH_ENOMEM;
+    sodium_bin2base64(tok, TIME_B64 + 1, when, 8, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    tok[TIME_B64] = '.';
+    sodium_bin2base64(tok + TIME_B64 + 1, TAG_B64 + 1, tag, 32,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    *out = tok;
+    return 0;
+}
+
+int ph_csrf_check(const ph_security *sec, const ph_usersession *s, const char *token, time_t now,
+                  const char **why)
+{
+    if (!token || !*token) {
+        *why = "The CSRF token is missing.";
+        return PH_ENOTFOUND;
+    }
+    const char *secret = s ? ph_usersession_lookup(s, PH__CSRF_KEY) : NULL;
+    if (!secret) {
+        *why = "The CSRF session token is missing.";
+        return PH_EDENIED;
+    }
+    *why = "The CSRF token is invalid.";
+    unsigned char when[8], tag[32], want[32];
+    size_t n;
+    if (strlen(token) != TIME_B64 + 1 + TAG_B64 || token[TIME_B64] != '.' ||
+        strspn(token, PH__B64URL ".") != TIME_B64 + 1 + TAG_B64 ||
+        sodium_base642bin(when, sizeof(when), token, TIME_B64, NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        n != 8 ||
+        sodium_base642bin(tag, sizeof(tag), token + TIME_B64 + 1, TAG_B64, NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        n != 32)
+        return PH_EINVAL;
+    bool ok = false;
+    for (int k = 0; k < sec->nkeys && !ok; k++) {
+        token_tag(sec->csrf_keys[k], secret, when, want);
+        ok = sodium_memcmp(tag, want, 32) == 0;
+    }
+    if (!ok)
+        return PH_EINVAL;
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++)
+        t = (t << 8) | when[i];
+    int64_t issued = (int64_t)t;
+    /* a token from the future (clock skew between machines) is allowed a minute */
+    if (issued > (int64_t)now + 60 ||
+        (sec->cfg.csrf_time_limit_s > 0 && (int64_t)now - issued > sec->cfg.csrf_time_limit_s)) {
+        *why = "The CSRF token has expired.";
+        return PH_ETIMEDOUT;
+    }
+    *why = NULL;
+    return 0;
+}

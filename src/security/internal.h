@@ -1,0 +1,47 @@
+/*
+ * What the files of the security layer share: the security object's
+ * layout (keys derived per secret, settings, the password-hash slots) and
+ * the session's.
+ */
+#ifndef PHIAL_SECURITY_INTERNAL_H
+#define PHIAL_SECURITY_INTERNAL_H
+
+#include "phial/security.h"
+
+#include <pthread.h>
+
+#define PH__KEY_BYTES 32
+#define PH__MAX_KEYS 8 /* SECRET_KEY plus up to 7 fallbacks */
+
+struct ph_security {
+    ph_security_config cfg;
+    unsigned char session_keys[PH__MAX_KEYS][PH__KEY_BYTES]; /* [0] signs */
+    unsigned char csrf_keys[PH__MAX_KEYS][PH__KEY_BYTES];
+    int nkeys;
+    pthread_mutex_t lock; /* password-hash slots */
+    pthread_cond_t cond;
+    bool lock_made, cond_made;
+    unsigned hashing, waiting;
+};
+
+typedef struct ph__kv {
+    char *key;
+    char *value;
+} ph__kv;
+
+struct ph_usersession {
+    ph_arena *arena;
+    ph__kv *items;
+    size_t len, cap;
+    ph_flash_msg *flashes;
+    size_t nflashes, capflashes;
+    bool modified;
+};
+
+/* The digits of unpadded base64url. */
+#define PH__B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/* The key under which the session keeps its CSRF secret. */
+#define PH__CSRF_KEY "_csrf"
+
+#endif
