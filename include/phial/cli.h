@@ -10,6 +10,9 @@
 #include "phial/model.h"
 
 #include <stddef.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 struct ph_app;
 
@@ -105,5 +108,7 @@ typedef struct ph_cli_db_config {
  *                               (adopt a database made by Flask or db create)
  * Exit status as ph_cli_db. */
 int ph_cli_db_run(const ph_cli_db_config *cfg, int argc, char **argv);
+
+PH_API_END
 
 #endif

@@ -16,5 +16,10 @@
 #include "phial/router.h"
 #include "phial/app.h"
 #include "phial/server.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
+
+PH_API_END
 
 #endif

@@ -238,7 +238,20 @@ static int tpl_url_for(ph_tpl_call *call, ph_value *out)
     return 0;
 }
 
+static int load_dir(ph_tpl_set *set, const void *dir, char *err, size_t errlen)
+{
+    return ph_tpl_set_load_dir(set, dir, err, errlen);
+}
+
 int ph_app_use_templates(ph_app *app, const char *dir, char *err, size_t errlen)
+{
+    return ph__app_use_templates_from(app, load_dir, dir, err, errlen);
+}
+
+int ph__app_use_templates_from(ph_app *app,
+                               int (*load)(ph_tpl_set *set, const void *src, char *err,
+                                           size_t errlen),
+                               const void *src, char *err, size_t errlen)
 {
     ph__app_ctx *ctx = ctx_of(app);
     if (!ctx)
@@ -253,7 +266,7 @@ int ph_app_use_templates(ph_app *app, const char *dir, char *err, size_t errlen)
     ph_tpl_set_debug(set, ctx->debug);
     int rc = ph_tpl_set_add_function(set, "url_for", tpl_url_for, app);
     if (rc == 0)
-        rc = ph_tpl_set_load_dir(set, dir, err, errlen);
+        rc = load(set, src, err, errlen);
     if (rc < 0) {
         ph_tpl_set_free(set);
         return rc;
