@@ -79,7 +79,7 @@ SHLIB    := $(BUILD)/libphial.so.$(VERSION)
 LIBS_OUT := $(BUILD)/libphial.a $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libphial.so
 
 .PHONY: all deps deps-run deps-test run test check-asan bench clean format fuzz install uninstall
-all: $(LIBS_OUT) $(BUILD)/phial.pc $(BUILD)/app $(BUILD)/app-test $(TOOLS) $(TESTS)
+all: $(LIBS_OUT) $(BUILD)/app $(BUILD)/app-test $(TOOLS) $(TESTS)
 
 # Test helpers and app objects are prerequisites of pattern rules only;
 # without this make would delete them as intermediates and relink every
@@ -112,11 +112,11 @@ $(SHLIB): $(LIB_OBJ)
 $(BUILD)/$(SONAME) $(BUILD)/libphial.so: $(SHLIB)
 	ln -sf $(notdir $<) $@
 
-$(BUILD)/phial.pc: tools/phial.pc.in include/phial/version.h Makefile
-	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PKGS)|' \
-	    -e 's|@LIBS_PRIVATE@|$(UNISTRING_LIBS) -lpthread -lm|' $< > $@
+# phial.pc names the prefix it is installed under, so it is written by
+# `make install` (PHIAL_PC is the sed that fills tools/phial.pc.in).
+PHIAL_PC = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+               -e 's|@BINDIR@|$(BINDIR)|; s|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PKGS)|' \
+               -e 's|@LIBS_PRIVATE@|$(UNISTRING_LIBS) -lpthread -lm|'
 
 # The tutorial's templates and static files, embedded (one-file deployment).
 ASSETS   := $(sort $(shell find app/templates app/static -type f 2>/dev/null))
@@ -159,7 +159,7 @@ $(APP_TESTS): $(BUILD)/tests/%: tests/%.c $(BUILD)/libphial.a $(TEST_LIB_OBJ) $(
 	    $(APP_LIB_OBJ) $(BUILD)/libphial.a $(LIBS)
 
 # Installs into $(DESTDIR)$(PREFIX); phial.pc names the final PREFIX.
-install: $(LIBS_OUT) $(BUILD)/phial.pc $(BUILD)/phial $(BUILD)/phial-render $(BUILD)/phial-embed
+install: $(LIBS_OUT) $(BUILD)/phial $(BUILD)/phial-render $(BUILD)/phial-embed
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/phial \
 	    $(DESTDIR)$(PCDIR)
 	install -m 644 include/phial/*.h $(DESTDIR)$(INCLUDEDIR)/phial/
@@ -167,7 +167,7 @@ install: $(LIBS_OUT) $(BUILD)/phial.pc $(BUILD)/phial $(BUILD)/phial-render $(BU
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libphial.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libphial.so
-	install -m 644 $(BUILD)/phial.pc $(DESTDIR)$(PCDIR)/
+	$(PHIAL_PC) tools/phial.pc.in > $(DESTDIR)$(PCDIR)/phial.pc && chmod 644 $(DESTDIR)$(PCDIR)/phial.pc
 	install -m 755 $(BUILD)/phial $(BUILD)/phial-render $(BUILD)/phial-embed $(DESTDIR)$(BINDIR)/
 
 uninstall:

@@ -7,7 +7,7 @@
  *
  * Every regular file under each DIR becomes an entry named PREFIX/relative
  * path (or the relative path alone without PREFIX=), with its bytes, its
- * size and an ETag made from its content.  The output defines
+ * size, its modification time and an ETag made from its content.  The output defines
  * `const ph_embed_fs SYMBOL` (default ph_embedded) with the entries sorted
  * by name, and is rewritten only when its content changes, so make does
  * not rebuild what did not change.  Hidden files (".name") and editor
@@ -30,6 +30,7 @@
 typedef struct entry {
     char *name; /* PREFIX/relative */
     char *path; /* on disk */
+    long long mtime;
 } entry;
 
 typedef struct entries {
@@ -54,7 +55,7 @@ static bool symbol_ok(const char *s)
     return true;
 }
 
-static int push(entries *es, const char *name, const char *path)
+static int push(entries *es, const char *name, const char *path, long long mtime)
 {
     if (es->n == es->cap) {
         size_t cap = es->cap ? 2 * es->cap : 32;
@@ -66,6 +67,7 @@ static int push(entries *es, const char *name, const char *path)
     }
     es->v[es->n].name = strdup(name);
     es->v[es->n].path = strdup(path);
+    es->v[es->n].mtime = mtime;
     if (!es->v[es->n].name || !es->v[es->n].path) {
         free(es->v[es->n].name);
         free(es->v[es->n].path);
@@ -114,7 +116,7 @@ static int walk(entries *es, const char *root, const char *dir, const char *pref
         }
         if (S_ISDIR(st.st_mode))
             rc = walk(es, root, path, name);
-        else if (S_ISREG(st.st_mode) && push(es, name, path) < 0) {
+        else if (S_ISREG(st.st_mode) && push(es, name, path, (long long)st.st_mtime) < 0) {
             fprintf(stderr, "phial-embed: out of memory\n");
             rc = -1;
         }
@@ -216,10 +218,11 @@ static int generate(ph_buf *b, const entries *es, const char *symbol)
     for (size_t i = 0; i < es->n; i++) {
         ph_buf_puts(b, "    {");
         put_cstr(b, es->v[i].name);
-        ph_buf_printf(b, ", ph_embed_%zu, PH_EMBED_SIZE_%zu, PH_EMBED_ETAG_%zu},\n", i, i, i);
+        ph_buf_printf(b, ", ph_embed_%zu, PH_EMBED_SIZE_%zu, PH_EMBED_ETAG_%zu, %lldLL},\n", i, i,
+                      i, es->v[i].mtime);
     }
     if (es->n == 0)
-        ph_buf_puts(b, "    {0, 0, 0, 0},\n");
+        ph_buf_puts(b, "    {0, 0, 0, 0, 0},\n");
     ph_buf_printf(b, "};\n\nconst ph_embed_fs %s = {ph_embed_files, %zu};\n", symbol, es->n);
     return ph_buf_status(b) == 0 ? 0 : -1;
 }

@@ -22,12 +22,13 @@ PH_API_BEGIN
 
 /* One embedded file.  data holds size bytes plus a terminating 0 byte, so
  * text can be read as a C string; etag is a quoted strong entity tag made
- * from the content. */
+ * from the content; mtime is in seconds since the epoch. */
 typedef struct ph_embed_file {
     const char *name; /* "templates/base.html": '/'-separated, no leading '/' */
     const unsigned char *data;
     size_t size;
     const char *etag;
+    long long mtime; /* the file's modification time when embedded (Last-Modified) */
 } ph_embed_file;
 
 /* The files of one phial-embed run, sorted by name (static storage). */

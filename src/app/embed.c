@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -165,14 +166,23 @@ static int embedded_static_view(ph_request *req, ph_response *res)
     const ph_embed_file *f = ph_embed_find(fs, full);
     if (!f)
         return ph_abort(res, 404);
+    char lastmod[30];
+    ph_http_date((time_t)f->mtime, lastmod);
     int rc = ph_res_header(res, "ETag", f->etag);
+    if (rc == 0)
+        rc = ph_res_header(res, "Last-Modified", lastmod);
     if (rc == 0)
         rc = ph_res_header(res, "Cache-Control", "no-cache");
     if (rc < 0)
         return rc;
     res->content_type = ph_http_mime_type(name);
     const char *inm = ph_req_header(req, "If-None-Match");
-    if (inm && (strcmp(inm, "*") == 0 || strstr(inm, f->etag))) {
+    const char *ims = ph_req_header(req, "If-Modified-Since");
+    time_t since;
+    /* the ETag is strong and has no comma: a substring match is a match */
+    bool fresh = inm ? strcmp(inm, "*") == 0 || strstr(inm, f->etag)
+                     : ims && ph_http_date_parse(ims, &since) == 0 && (time_t)f->mtime <= since;
+    if (fresh) {
         res->status = 304;
         res->file_size = f->size; /* the 200's length, for the 304 */
         return 0;
