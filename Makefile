@@ -181,6 +181,10 @@ run: deps-run
 	@$(MAKE) --no-print-directory $(BUILD)/app
 	@echo "Serving the tutorial application on http://127.0.0.1:$${PORT:-5000} (Ctrl-C stops)"
 	$(BUILD)/app db create
+	@if [ "$$(id -u)" = 0 ] && [ -z "$$RUN_AS_USER" ]; then \
+	    echo "(started as root: serving as root for development, ALLOW_ROOT=1;" \
+	         "a deployment sets RUN_AS_USER)"; fi
+	if [ "$$(id -u)" = 0 ] && [ -z "$$RUN_AS_USER" ]; then export ALLOW_ROOT=1; fi; \
 	exec $(BUILD)/app run
 
 test: deps-test
@@ -197,6 +201,7 @@ bench: deps all
 	@QUICK=$(QUICK) BENCH_ARGS="$(BENCH_ARGS)" sh bench/run.sh
 
 fuzz:
+	@sh tools/deps.sh fuzz
 	@sh fuzz/build.sh
 
 format:

@@ -12,6 +12,7 @@
  * sanitizers, the demo is built with them too.
  */
 #include "phial/core.h"
+#include "proc.h"
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -34,98 +35,6 @@
 #endif
 
 static char top[512], build[512], tmp[256], prefix[300];
-
-/* Runs a shell command; its output (stdout and stderr) in *out (malloc'd,
- * may be NULL).  Returns the exit status, or -1. */
-static int sh(char **out, const char *fmt, ...) PH_PRINTF(2, 3);
-static int sh(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof(full), "( %s ) 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    if (!p)
-        return -1;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += got;
-        if (n + 1 == cap) {
-            char *b = realloc(buf, cap * 2);
-            if (!b)
-                break;
-            buf = b;
-            cap *= 2;
-        }
-    }
-    if (buf)
-        buf[n] = '\0';
-    int st = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Same, printing the output when the command fails. */
-static int run_ok(const char *what, const char *cmd)
-{
-    char *out = NULL;
-    int rc = sh(&out, "%s", cmd);
-    if (rc != 0)
-        fprintf(stderr, "  %s failed (exit %d):\n%s\n", what, rc, out ? out : "");
-    free(out);
-    return rc;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* GET path on 127.0.0.1:port; the whole answer (head and body) in out
- * (NUL-terminated).  0, or -1 when nothing could be read. */
-static int http_get(int port, const char *path, char *out, size_t cap)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    char req[512];
-    int n =
-        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return -1;
-    }
-    size_t len = 0;
-    ssize_t got;
-    while (len + 1 < cap && (got = read(fd, out + len, cap - len - 1)) > 0)
-        len += (size_t)got;
-    out[len] = '\0';
-    close(fd);
-    return len ? 0 : -1;
-}
 
 /* Starts argv (with the extra environment) in dir on port; waits until it
  * answers.  The pid, or -1. */
@@ -153,7 +62,7 @@ static pid_t serve(const char *dir, char *const argv[], const char *const *env, 
     }
     char buf[256];
     for (int i = 0; pid > 0 && i < 200; i++) { /* up to 10 s under the sanitizers */
-        if (http_get(port, "/", buf, sizeof(buf)) == 0)
+        if (pt_http_get(port, "/", buf, sizeof(buf)) == 0)
             return pid;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid)
@@ -193,7 +102,7 @@ static void test_install(void)
     char cmd[4096];
     snprintf(cmd, sizeof(cmd), "make -s -C '%s' BUILD='%s' PREFIX='%s' install", top, build,
              prefix);
-    CHECK_INT(run_ok("make install", cmd), 0);
+    CHECK_INT(pt_run_ok("make install", cmd), 0);
     static const char *const files[] = {
         "include/phial/phial.h", "include/phial/testing.h", "lib/libphial.a", "lib/libphial.so",
         "lib/libphial.so.0",     "lib/pkgconfig/phial.pc",  "bin/phial",      "bin/phial-render",
@@ -212,17 +121,17 @@ static void test_install(void)
     CHECK(installed);
     /* the soname a program records, and pkg-config's answers */
     char *out = NULL;
-    sh(&out, "objdump -p '%s/lib/libphial.so' | grep SONAME", prefix);
+    pt_sh(&out, "objdump -p '%s/lib/libphial.so' | grep SONAME", prefix);
     CHECK_CONTAINS(out, "libphial.so.0");
     free(out);
-    sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --cflags --libs phial", prefix);
+    pt_sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --cflags --libs phial", prefix);
     char want[600];
     snprintf(want, sizeof(want), "-I%s/include", prefix);
     CHECK_CONTAINS(out, want);
     CHECK_CONTAINS(out, "-lphial");
     free(out);
-    sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --print-requires-private phial",
-       prefix);
+    pt_sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --print-requires-private phial",
+          prefix);
     CHECK_CONTAINS(out, "sqlite3");
     free(out);
 }
@@ -232,7 +141,7 @@ static void test_install(void)
 static void test_exports(void)
 {
     char *out = NULL;
-    int rc = sh(&out, "nm -D --defined-only '%s/lib/libphial.so' | awk '{print $3}'", prefix);
+    int rc = pt_sh(&out, "nm -D --defined-only '%s/lib/libphial.so' | awk '{print $3}'", prefix);
     CHECK_INT(rc, 0);
     size_t total = 0, internal = 0, foreign = 0;
     for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
@@ -250,13 +159,13 @@ static void test_exports(void)
     CHECK_INT(internal, 0);
     CHECK_INT(foreign, 0);
     /* the test client's and the version's entry points among them */
-    rc = sh(&out,
-            "nm -D --defined-only '%s/lib/libphial.so' | grep -cE ' "
-            "(ph_test_client_open|ph_version|ph_app_use_folders|ph_embed_find)$'",
-            prefix);
+    rc = pt_sh(&out,
+               "nm -D --defined-only '%s/lib/libphial.so' | grep -cE ' "
+               "(ph_test_client_open|ph_version|ph_app_use_folders|ph_embed_find)$'",
+               prefix);
     CHECK_CONTAINS(out, "4");
     free(out);
-    rc = sh(&out, "cd '%s/include/phial' && grep -L PH_API_BEGIN *.h", top);
+    rc = pt_sh(&out, "cd '%s/include/phial' && grep -L PH_API_BEGIN *.h", top);
     CHECK(out && out[0] == '\0');
     if (out && *out)
         fprintf(stderr, "  public headers without PH_API_BEGIN: %s\n", out);
@@ -272,7 +181,7 @@ static void test_new_app(void)
         return;
     }
     char *out = NULL;
-    int rc = sh(&out, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix);
+    int rc = pt_sh(&out, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix);
     CHECK_INT(rc, 0);
     CHECK_CONTAINS(out, "make run");
     free(out);
@@ -281,38 +190,38 @@ static void test_new_app(void)
     snprintf(cmd, sizeof(cmd),
              "cd '%s/demo' && PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s CFLAGS='%s' all test", tmp,
              prefix, DEMO_CFLAGS);
-    rc = sh(&out, "%s", cmd);
+    rc = pt_sh(&out, "%s", cmd);
     CHECK_INT(rc, 0);
     CHECK_CONTAINS(out, "4 passed, 0 failed");
     if (rc != 0)
         fprintf(stderr, "%s\n", out ? out : "");
     free(out);
-    rc = sh(&out, "grep -rl '%s' '%s/demo/Makefile' '%s/demo/src' '%s/demo/build/demo'", top, tmp,
-            tmp, tmp);
+    rc = pt_sh(&out, "grep -rl '%s' '%s/demo/Makefile' '%s/demo/src' '%s/demo/build/demo'", top,
+               tmp, tmp, tmp);
     CHECK(rc != 0); /* the source tree is named nowhere */
     free(out);
     /* refused: a second `new` over it, a name that is no C identifier */
-    CHECK_INT(sh(NULL, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix), 1);
-    CHECK_INT(sh(NULL, "cd '%s' && '%s/bin/phial' new 'my-app'", tmp, prefix), 2);
-    CHECK_INT(sh(NULL, "cd '%s' && '%s/bin/phial' new", tmp, prefix), 2);
-    CHECK_INT(sh(NULL, "test -e '%s/my-app'", tmp), 1);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix), 1);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new 'my-app'", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "test -e '%s/my-app'", tmp), 1);
 
     /* served from / (not the app folder): tables, then a page and a file */
     char db[600], exe[600];
     snprintf(db, sizeof(db), "sqlite:///%s/demo.db", tmp);
     snprintf(exe, sizeof(exe), "%s/demo/build/demo", tmp);
-    CHECK_INT(sh(NULL, "cd / && DATABASE_URL='%s' '%s' db create", db, exe), 0);
-    int port = free_port();
+    CHECK_INT(pt_sh(NULL, "cd / && DATABASE_URL='%s' '%s' db create", db, exe), 0);
+    int port = pt_free_port();
     char *argv[] = {exe, "run", NULL};
     const char *env[] = {"DATABASE_URL", db, NULL};
     pid_t pid = serve("/", argv, env, port);
     CHECK(pid > 0);
     char resp[16384];
     if (pid > 0) {
-        CHECK_INT(http_get(port, "/", resp, sizeof(resp)), 0);
+        CHECK_INT(pt_http_get(port, "/", resp, sizeof(resp)), 0);
         CHECK_CONTAINS(resp, "HTTP/1.1 200");
         CHECK_CONTAINS(header_end(resp), "Hello from demo");
-        CHECK_INT(http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
+        CHECK_INT(pt_http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
         CHECK_CONTAINS(resp, "HTTP/1.1 200");
         CHECK_CONTAINS(resp, "text/css");
         CHECK_INT(stop(pid), 0);
@@ -324,9 +233,9 @@ static void test_uninstall_and_destdir(void)
     char cmd[4096];
     snprintf(cmd, sizeof(cmd), "make -s -C '%s' BUILD='%s' PREFIX='%s' uninstall", top, build,
              prefix);
-    CHECK_INT(run_ok("make uninstall", cmd), 0);
+    CHECK_INT(pt_run_ok("make uninstall", cmd), 0);
     char *out = NULL;
-    sh(&out, "find '%s' -type f -o -type l", prefix);
+    pt_sh(&out, "find '%s' -type f -o -type l", prefix);
     CHECK(out && out[0] == '\0'); /* nothing left behind */
     if (out && *out)
         fprintf(stderr, "  left after uninstall:\n%s", out);
@@ -335,8 +244,8 @@ static void test_uninstall_and_destdir(void)
     snprintf(cmd, sizeof(cmd),
              "make -s -C '%s' BUILD='%s' PREFIX=/opt/phial DESTDIR='%s/stage' install", top, build,
              tmp);
-    CHECK_INT(run_ok("make install DESTDIR", cmd), 0);
-    sh(&out, "cat '%s/stage/opt/phial/lib/pkgconfig/phial.pc'", tmp);
+    CHECK_INT(pt_run_ok("make install DESTDIR", cmd), 0);
+    pt_sh(&out, "cat '%s/stage/opt/phial/lib/pkgconfig/phial.pc'", tmp);
     CHECK_CONTAINS(out, "prefix=/opt/phial\n");
     CHECK(out && !strstr(out, "stage"));
     free(out);
@@ -351,11 +260,11 @@ static void test_app_from_anywhere(void)
     snprintf(exe, sizeof(exe), "%s/app", build);
     snprintf(db, sizeof(db), "sqlite:///%s/tutorial.db", tmp);
     char *out = NULL;
-    CHECK_INT(sh(&out, "cd '%s' && DATABASE_URL='%s' '%s' db create", tmp, db, exe), 0);
+    CHECK_INT(pt_sh(&out, "cd '%s' && DATABASE_URL='%s' '%s' db create", tmp, db, exe), 0);
     CHECK(out && !strstr(out, "templates"));
     free(out);
     for (int debug = 0; debug < 2; debug++) {
-        int port = free_port();
+        int port = pt_free_port();
         char *argv[] = {exe, "run", NULL};
         const char *env[] = {"DATABASE_URL", db, "DEBUG", debug ? "1" : "0", NULL};
         pid_t pid = serve(tmp, argv, env, port);
@@ -363,13 +272,13 @@ static void test_app_from_anywhere(void)
         if (pid <= 0)
             continue;
         char resp[16384];
-        CHECK_INT(http_get(port, "/register", resp, sizeof(resp)), 0);
+        CHECK_INT(pt_http_get(port, "/register", resp, sizeof(resp)), 0);
         CHECK_CONTAINS(resp, "HTTP/1.1 200");
         CHECK_CONTAINS(header_end(resp), "<form");
-        CHECK_INT(http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
+        CHECK_INT(pt_http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
         CHECK_CONTAINS(resp, "HTTP/1.1 200");
         /* the deployed binary has no test routes */
-        CHECK_INT(http_get(port, "/_test/fail", resp, sizeof(resp)), 0);
+        CHECK_INT(pt_http_get(port, "/_test/fail", resp, sizeof(resp)), 0);
         CHECK_CONTAINS(resp, "HTTP/1.1 404");
         CHECK_INT(stop(pid), 0);
     }
@@ -380,11 +289,11 @@ static void test_app_from_anywhere(void)
 static void test_make_q(void)
 {
     char *out = NULL;
-    int rc = sh(&out, "make -q -C '%s' BUILD='%s' all", top, build);
+    int rc = pt_sh(&out, "make -q -C '%s' BUILD='%s' all", top, build);
     CHECK_INT(rc, 0);
     if (rc != 0) {
         free(out);
-        sh(&out, "make -n -C '%s' BUILD='%s' all | head -5", top, build);
+        pt_sh(&out, "make -n -C '%s' BUILD='%s' all | head -5", top, build);
         fprintf(stderr, "  make would run:\n%s\n", out ? out : "");
     }
     free(out);
@@ -411,6 +320,6 @@ int main(void)
     RUN(test_new_app);
     RUN(test_uninstall_and_destdir);
     RUN(test_app_from_anywhere);
-    sh(NULL, "rm -rf '%s'", tmp);
+    pt_sh(NULL, "rm -rf '%s'", tmp);
     TEST_END();
 }
