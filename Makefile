@@ -123,6 +123,7 @@ ASSETS   := $(sort $(shell find app/templates app/static -type f 2>/dev/null))
 $(BUILD)/gen/assets.c: $(ASSETS) $(BUILD)/phial-embed
 	@mkdir -p $(dir $@)
 	$(BUILD)/phial-embed --name app_assets -o $@ templates=app/templates static=app/static
+	@touch $@ # phial-embed keeps an unchanged file's time; make needs it newer
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
@@ -137,6 +138,7 @@ $(BUILD)/app-test: $(APP_TEST_OBJ) $(BUILD)/obj/gen/assets.o $(BUILD)/libphial.a
 $(BUILD)/gen/scaffold.c: $(SCAFFOLD) $(BUILD)/phial-embed
 	@mkdir -p $(dir $@)
 	$(BUILD)/phial-embed --name phial_scaffold -o $@ tools/scaffold
+	@touch $@
 
 $(BUILD)/phial: tools/phial.c $(BUILD)/obj/gen/scaffold.o $(BUILD)/libphial.a
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $(BUILD)/obj/tools/phial.d -o $@ $< \
