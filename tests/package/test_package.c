@@ -284,6 +284,30 @@ static void test_app_from_anywhere(void)
     }
 }
 
+/* make PG=0: a library and an app that need no libpq; SQLite works, a
+ * postgresql:// URL is refused at start with a message saying why. */
+static void test_without_postgres(void)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof(cmd),
+             "make -s -j2 -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 '%s/pg0/libphial.so' '%s/pg0/app'",
+             top, tmp, tmp, tmp);
+    CHECK_INT(pt_run_ok("make PG=0", cmd), 0);
+    int rc = pt_sh(&out, "readelf -d '%s/pg0/libphial.so' '%s/pg0/app' | grep NEEDED", tmp, tmp);
+    CHECK_INT(rc, 0);
+    CHECK_CONTAINS(out, "libsqlite3");
+    CHECK(out && !strstr(out, "libpq"));
+    free(out);
+    rc = pt_sh(&out, "cd '%s' && DATABASE_URL=sqlite:///pg0.db '%s/pg0/app' db create", tmp, tmp);
+    CHECK_INT(rc, 0);
+    free(out);
+    rc = pt_sh(&out, "cd '%s' && DATABASE_URL=postgresql://u@127.0.0.1/x '%s/pg0/app' db create",
+               tmp, tmp);
+    CHECK_INT(rc, 1);
+    CHECK_CONTAINS(out, "built without PostgreSQL");
+    free(out);
+}
+
 /* After the build, make finds nothing to do (no intermediate deleted, no
  * test relinked). */
 static void test_make_q(void)
@@ -320,6 +344,7 @@ int main(void)
     RUN(test_new_app);
     RUN(test_uninstall_and_destdir);
     RUN(test_app_from_anywhere);
+    RUN(test_without_postgres);
     pt_sh(NULL, "rm -rf '%s'", tmp);
     TEST_END();
 }
