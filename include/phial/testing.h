@@ -10,7 +10,9 @@
  *
  *     ph_test_db db;
  *     ph_test_db_create(&db, models, nmodels, err, sizeof(err));
- *     ph_app *app = my_app_new(db.url);             (the app under test)
+ *     ph_app *app = my_app_new();                   (routes, models, ...)
+ *     ph_app_config_set(app, "DATABASE_URL", db.url);
+ *     ph_test_app_ready(app, err, sizeof(err));     (database, templates)
  *     ph_test_client *c = ph_test_client_new(app);
  *     ph_test_response r = ph_test_get(c, "/");
  *     ... r.status == 200, strstr(r.body, "Hello") ...
@@ -60,6 +62,11 @@ typedef struct ph_test_request {
     const char *remote_addr;    /* NULL: "127.0.0.1" */
 } ph_test_request;
 
+/* Readies app the way `app run` does before serving (ph_app_main): its
+ * database handle (DATABASE_URL) and its templates and static files
+ * (ph_app_use_folders).  Set DATABASE_URL (ph_app_config_set) first.  0,
+ * or a PH_E* code with a message in err. */
+int ph_test_app_ready(ph_app *app, char *err, size_t errlen);
 /* A client for app (borrowed: it must outlive the client).  NULL when out
  * of memory. */
 ph_test_client *ph_test_client_new(ph_app *app);

@@ -31,6 +31,12 @@ struct ph_test_client {
     size_t njar, capjar;
 };
 
+int ph_test_app_ready(ph_app *app, char *err, size_t errlen)
+{
+    int rc = ph_app_use_database(app, err, errlen);
+    return rc < 0 ? rc : ph_app_use_folders(app, err, errlen);
+}
+
 ph_test_client *ph_test_client_new(ph_app *app)
 {
     ph_test_client *c = calloc(1, sizeof(*c));

@@ -36,9 +36,10 @@ static int setup(fixture *f)
     ph_app_set_access_log(f->app, false);
     if (ph_app_config_set(f->app, "DATABASE_URL", f->db.url) < 0 ||
         ph_app_config_set(f->app, "ROOT_PATH", top && *top ? top : ".") < 0 ||
-        ph_app_use_database(f->app, err, sizeof(err)) < 0 ||
-        ph_app_use_folders(f->app, "app/templates", "app/static", NULL, err, sizeof(err)) < 0 ||
-        app_views_register(f->app) < 0) {
+        ph_app_config_default(f->app, "TEMPLATE_FOLDER", "app/templates") < 0 ||
+        ph_app_config_default(f->app, "STATIC_FOLDER", "app/static") < 0 ||
+        app_views_register(f->app) < 0 || ph_app_models(f->app, app_models, app_nmodels) < 0 ||
+        ph_test_app_ready(f->app, err, sizeof(err)) < 0) {
         fprintf(stderr, "  app: %s\n", err);
         return -1;
     }

@@ -1,39 +1,25 @@
 /*
- * __NAME__'s application factory: configuration, routes, database,
- * templates and static files.  Without DEBUG, templates and static files
- * are the copies embedded in the binary (one-file deployment); with
- * DEBUG=1 they are read from templates/ and static/ next to the binary and
- * a changed template is recompiled when next rendered.
+ * __NAME__'s application factory: routes, models, embedded files and
+ * configuration defaults.  Without DEBUG, templates and static files are
+ * the copies embedded in the binary (one-file deployment); with DEBUG=1
+ * they are read from templates/ and static/ next to the binary (or up to
+ * two folders above it) and a changed template is recompiled when next
+ * rendered.
  */
 #include "app.h"
+#include "models.h"
 
-#include <stdlib.h>
-
-ph_app *__NAME___app_new(const char *const *config, bool with_files)
+ph_app *__NAME___app_new(void)
 {
     ph_app *app = ph_app_new("__NAME__");
     if (!app)
         return NULL;
-    for (size_t i = 0; config && config[i] && config[i + 1]; i += 2)
-        if (ph_app_config_set(app, config[i], config[i + 1]) < 0)
-            goto fail;
-    const char *cfg = getenv("PHIAL_CONFIG");
-    if (cfg && *cfg && ph_app_config_load_file(app, cfg) < 0)
-        goto fail;
-    char err[512];
-    if (ph_app_use_database(app, err, sizeof(err)) < 0) {
-        ph_log_error("database: %s", err);
-        goto fail;
+    if (__NAME___views_register(app) < 0 ||
+        ph_app_models(app, __NAME___models, __NAME___nmodels) < 0 ||
+        ph_app_config_default(app, "DATABASE_URL", "sqlite:///__NAME__.db") < 0 ||
+        ph_app_embed(app, &__NAME___assets) < 0) {
+        ph_app_free(app);
+        return NULL;
     }
-    if (with_files &&
-        ph_app_use_folders(app, "templates", "static", &__NAME___assets, err, sizeof(err)) < 0) {
-        ph_log_error("%s", err);
-        goto fail;
-    }
-    if (__NAME___views_register(app) < 0)
-        goto fail;
     return app;
-fail:
-    ph_app_free(app);
-    return NULL;
 }

@@ -17,7 +17,7 @@ static int failures;
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             failures++;                                                                            \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);             \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);               \
         }                                                                                          \
     } while (0)
 
@@ -35,9 +35,15 @@ static int setup(fixture *f)
         fprintf(stderr, "database: %s\n", err);
         return -1;
     }
-    const char *config[] = {"DATABASE_URL", f->db.url, "ACCESS_LOG", "0", NULL};
-    f->app = __NAME___app_new(config, true);
-    f->client = f->app ? ph_test_client_new(f->app) : NULL;
+    f->app = __NAME___app_new();
+    if (!f->app || ph_app_config_set(f->app, "DATABASE_URL", f->db.url) < 0)
+        return -1;
+    ph_app_set_access_log(f->app, false);
+    if (ph_test_app_ready(f->app, err, sizeof(err)) < 0) {
+        fprintf(stderr, "app: %s\n", err);
+        return -1;
+    }
+    f->client = ph_test_client_new(f->app);
     return f->client ? 0 : -1;
 }
 
