@@ -196,6 +196,13 @@ int main(void)
     snprintf(tmp, sizeof(tmp), "/tmp/phial-priv-XXXXXX");
     if (!mkdtemp(tmp))
         return 1;
+    /* `run` wants the tables; nobody must be able to use the files */
+    if (pt_sh(NULL,
+              "cd '%s' && DATABASE_URL='sqlite:///%s/app.db' '%s' db create && chmod -R a+rwX .",
+              tmp, tmp, exe) != 0) {
+        fprintf(stderr, "db create failed\n");
+        return 1;
+    }
     if (geteuid() == 0) {
         RUN(test_root_refused_without_user);
         RUN(test_unknown_user_refused);
