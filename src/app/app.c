@@ -188,11 +188,7 @@ int ph_app_config_set(ph_app *app, const char *key, const char *value)
 
 const char *ph_app_config_get(const ph_app *app, const char *key)
 {
-    const char *v = kv_get(app->set.items, app->set.len, key);
-    if (!v)
-        v = getenv(key);
-    if (!v)
-        v = kv_get(app->file.items, app->file.len, key);
+    const char *v = ph__app_config_explicit(app, key);
     if (!v)
         v = kv_get(app->defaults.items, app->defaults.len, key);
     if (!v)

@@ -28,10 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* make in the tree is called with the variables of the build under test
+ * (make check-asan's), so that nothing is rebuilt differently */
 #if defined(__SANITIZE_ADDRESS__)
 #define DEMO_CFLAGS "-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"
+#define MAKE_VARS "SAN=1 OPT='-O1 -g'"
 #else
 #define DEMO_CFLAGS "-O1 -g"
+#define MAKE_VARS ""
 #endif
 
 static char top[512], build[512], tmp[256], prefix[300];
@@ -101,8 +105,8 @@ static bool installed;
 static void test_install(void)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "make -s -C '%s' BUILD='%s' PREFIX='%s' install", top, build,
-             prefix);
+    snprintf(cmd, sizeof(cmd), "make -s -C '%s' " MAKE_VARS " BUILD='%s' PREFIX='%s' install", top,
+             build, prefix);
     CHECK_INT(pt_run_ok("make install", cmd), 0);
     static const char *const files[] = {
         "include/phial/phial.h", "include/phial/testing.h", "lib/libphial.a", "lib/libphial.so",
@@ -229,11 +233,43 @@ static void test_new_app(void)
     }
 }
 
+/* Every examples/NAME whose Makefile builds with pkg-config: copied out of
+ * the tree, built against the installed prefix, its tests run when it has
+ * a test target. */
+static void test_examples(void)
+{
+    char *list = NULL;
+    pt_sh(&list, "cd '%s' && for d in examples/*/; do [ -f \"$d/Makefile\" ] && echo \"$d\"; done",
+          top);
+    int tried = 0;
+    for (char *d = list ? strtok(list, "\n") : NULL; d; d = strtok(NULL, "\n")) {
+        char *out = NULL;
+        if (pt_sh(NULL, "grep -q pkg-config '%s/%sMakefile'", top, d) != 0) {
+            printf("  %s: its Makefile does not use pkg-config: not built against the prefix\n", d);
+            continue;
+        }
+        tried++;
+        int rc = pt_sh(&out,
+                       "rm -rf '%s/example' && cp -r '%s/%s' '%s/example' && cd '%s/example' && "
+                       "make clean >/dev/null 2>&1; PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s "
+                       "CFLAGS='%s' && { ! grep -q '^test:' Makefile || "
+                       "PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s CFLAGS='%s' test; }",
+                       tmp, top, d, tmp, tmp, prefix, DEMO_CFLAGS, prefix, DEMO_CFLAGS);
+        CHECK_INT(rc, 0);
+        if (rc != 0)
+            fprintf(stderr, "  %s:\n%s\n", d, out ? out : "");
+        free(out);
+    }
+    free(list);
+    if (tried == 0)
+        printf("  (no example builds with pkg-config)\n");
+}
+
 static void test_uninstall_and_destdir(void)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof(cmd), "make -s -C '%s' BUILD='%s' PREFIX='%s' uninstall", top, build,
-             prefix);
+    snprintf(cmd, sizeof(cmd), "make -s -C '%s' " MAKE_VARS " BUILD='%s' PREFIX='%s' uninstall",
+             top, build, prefix);
     CHECK_INT(pt_run_ok("make uninstall", cmd), 0);
     char *out = NULL;
     pt_sh(&out, "find '%s' -type f -o -type l", prefix);
@@ -243,8 +279,9 @@ static void test_uninstall_and_destdir(void)
     free(out);
     /* staged for a package: files under DESTDIR, paths naming PREFIX */
     snprintf(cmd, sizeof(cmd),
-             "make -s -C '%s' BUILD='%s' PREFIX=/opt/phial DESTDIR='%s/stage' install", top, build,
-             tmp);
+             "make -s -C '%s' " MAKE_VARS
+             " BUILD='%s' PREFIX=/opt/phial DESTDIR='%s/stage' install",
+             top, build, tmp);
     CHECK_INT(pt_run_ok("make install DESTDIR", cmd), 0);
     pt_sh(&out, "cat '%s/stage/opt/phial/lib/pkgconfig/phial.pc'", tmp);
     CHECK_CONTAINS(out, "prefix=/opt/phial\n");
@@ -314,11 +351,11 @@ static void test_without_postgres(void)
 static void test_make_q(void)
 {
     char *out = NULL;
-    int rc = pt_sh(&out, "make -q -C '%s' BUILD='%s' all", top, build);
+    int rc = pt_sh(&out, "make -q -C '%s' " MAKE_VARS " BUILD='%s' all", top, build);
     CHECK_INT(rc, 0);
     if (rc != 0) {
         free(out);
-        pt_sh(&out, "make -n -C '%s' BUILD='%s' all | head -5", top, build);
+        pt_sh(&out, "make -n -C '%s' " MAKE_VARS " BUILD='%s' all | head -5", top, build);
         fprintf(stderr, "  make would run:\n%s\n", out ? out : "");
     }
     free(out);
@@ -343,6 +380,10 @@ int main(void)
     RUN(test_install);
     RUN(test_exports);
     RUN(test_new_app);
+    if (installed && pt_sh(NULL, "ls -d '%s'/examples/*/ >/dev/null 2>&1", top) == 0)
+        RUN(test_examples);
+    else
+        SKIP(test_examples, "no examples/ in this tree");
     RUN(test_uninstall_and_destdir);
     RUN(test_app_from_anywhere);
     RUN(test_without_postgres);
