@@ -215,7 +215,11 @@ static void test_new_app(void)
     char db[600], exe[600];
     snprintf(db, sizeof(db), "sqlite:///%s/demo.db", tmp);
     snprintf(exe, sizeof(exe), "%s/demo/build/demo", tmp);
-    CHECK_INT(pt_sh(NULL, "cd / && DATABASE_URL='%s' '%s' db create", db, exe), 0);
+    rc = pt_sh(&out, "cd / && DATABASE_URL='%s' '%s' db create", db, exe);
+    CHECK_INT(rc, 0);
+    if (rc != 0)
+        fprintf(stderr, "  db create:\n%s\n", out ? out : "");
+    free(out);
     int port = pt_free_port();
     char *argv[] = {exe, "run", NULL};
     const char *env[] = {"DATABASE_URL", db, NULL};
