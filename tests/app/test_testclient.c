@@ -268,7 +268,7 @@ static void test_file_body(void)
 typedef struct Item {
     ph_obj _ph;
     int64_t id;
-    char *name;
+    const char *name;
 } Item;
 static const ph_column Item_columns[] = {
     PH_INTEGER(Item, id, PH_PK),
@@ -283,7 +283,7 @@ static int v_items(ph_request *req, ph_response *res)
         return PH_ENOMEM;
     if (strcmp(req->method, "POST") == 0) {
         Item *it = PH_ARENA_NEW(req->arena, Item);
-        it->name = (char *)ph_req_form(req, "name");
+        it->name = ph_req_form(req, "name");
         int rc = ph_session_add(s, &Item_model, it);
         if (rc == 0)
             rc = ph_session_commit(s);

@@ -12,7 +12,7 @@
 typedef struct Note {
     ph_obj _ph; /* the session's bookkeeping, first member */
     int64_t id;
-    char *title;
+    const char *title;
 } Note;
 
 extern const ph_model Note_model;

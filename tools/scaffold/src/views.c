@@ -46,7 +46,7 @@ static int add_note(ph_request *req, ph_response *res)
     Note *note = PH_ARENA_NEW(req->arena, Note);
     if (!db || !note)
         return PH_ENOMEM;
-    note->title = (char *)title;
+    note->title = title;
     int rc = ph_session_add(db, &Note_model, note);
     if (rc == 0)
         rc = ph_session_commit(db);
