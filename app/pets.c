@@ -113,6 +113,7 @@ static int handlers_view(ph_request *req, ph_response *res)
     return render_handlers(req, res, PH_LAZY_SELECTIN, NULL);
 }
 
+#ifdef PHIAL_TEST_ROUTES
 /* /_test/handlers_lazy (test routes only): the handler list without the
  * selectin option, so the template lazy-loads each handler's pets -- the
  * N+1 pattern the debug-mode detector reports. */
@@ -120,6 +121,7 @@ static int handlers_lazy_view(ph_request *req, ph_response *res)
 {
     return render_handlers(req, res, PH_LAZY_SELECT, NULL);
 }
+#endif
 
 /* handler.html for h with the new-pet form (400 after a failed
  * submission). */
@@ -305,9 +307,11 @@ int app_pets_register(ph_app *app)
         if (rc < 0)
             return rc;
     }
+#ifdef PHIAL_TEST_ROUTES
     const char *t = getenv("PHIAL_TEST_ROUTES");
     if (t && strcmp(t, "1") == 0)
         return ph_app_route(app, PH_GET, "/_test/handlers_lazy", "test_handlers_lazy",
                             handlers_lazy_view);
+#endif
     return 0;
 }

@@ -3,9 +3,11 @@
  * tutorial's first page does; /register stores a user and answers "User
  * registration successful" (the password as an Argon2id hash, never in
  * plain text); /contact stores a message (the tutorial's practice task);
- * /users lists them.  Forms are declared in forms.c.  Test-only routes (/_test/...) exist when the
- * environment sets PHIAL_TEST_ROUTES=1; the integration tests use them to
- * hold a request in flight and to provoke a handler failure.
+ * /users lists them.  Forms are declared in forms.c.  Test-only routes
+ * (/_test/...) exist only in the test build (build/app-test, compiled with
+ * -DPHIAL_TEST_ROUTES) and there when the environment sets
+ * PHIAL_TEST_ROUTES=1; the integration tests use them to hold a request in
+ * flight and to provoke a handler failure.
  */
 #include "views.h"
 
@@ -133,6 +135,7 @@ static int users_view(ph_request *req, ph_response *res)
     return ph_render(req, res, "users.html", ctx);
 }
 
+#ifdef PHIAL_TEST_ROUTES /* build/app-test only: the deployed app has none */
 /* /_test/sleep?ms=N: answers "slept N" after N milliseconds (at most 10 s). */
 static int test_sleep(ph_request *req, ph_response *res)
 {
@@ -193,6 +196,7 @@ static int test_pet(ph_request *req, ph_response *res)
     char *body = ph_arena_sprintf(req->arena, "pet %lld at %s", (long long)id, self ? self : "?");
     return body ? ph_html(res, 200, body) : PH_ENOMEM;
 }
+#endif
 
 int app_views_register(ph_app *app)
 {
@@ -205,6 +209,7 @@ int app_views_register(ph_app *app)
         rc = ph_app_route(app, PH_GET, "/users", "users", users_view);
     if (rc == 0)
         rc = app_pets_register(app);
+#ifdef PHIAL_TEST_ROUTES
     const char *t = getenv("PHIAL_TEST_ROUTES");
     if (rc == 0 && t && strcmp(t, "1") == 0) {
         if (rc == 0)
@@ -222,5 +227,6 @@ int app_views_register(ph_app *app)
         if (rc == 0)
             rc = ph_app_route(app, PH_GET, "/_test/pet/<int:pet_id>", "test_pet", test_pet);
     }
+#endif
     return rc;
 }

@@ -1,22 +1,44 @@
 #!/bin/sh
-# Installs the Debian packages Phial builds and tests with, when missing.
-# As root it runs apt-get; otherwise it prints the exact command to run.
+# Installs the Debian packages one use of Phial needs, when missing, and
+# says which.  As root it runs apt-get; otherwise it prints the exact
+# command to run.
+#
+#   sh tools/deps.sh run    what building and serving the tutorial needs (make run)
+#   sh tools/deps.sh test   that plus what the tests need (make test, make check-asan)
+#   sh tools/deps.sh fuzz   that plus clang's libFuzzer (make fuzz)
+#   sh tools/deps.sh all    everything (make deps)
 set -e
+what=${1:-all}
+# building and serving: compiler, pkg-config and the libraries Phial links
+run="build-essential pkg-config libuv1-dev libsqlite3-dev libpq-dev libsodium-dev
+     libjansson-dev libunistring-dev"
+# the tests: a throwaway PostgreSQL, Jinja2 and Flask-SQLAlchemy (expected
+# outputs), the sqlite3 shell, libcurl for test and benchmark clients
+test="postgresql python3-jinja2 python3-flask-sqlalchemy sqlite3 libcurl4-openssl-dev nginx-light"
+fuzz="clang libclang-rt-14-dev"
+case "$what" in
+run) want="$run" ;;
+test) want="$run $test" ;;
+fuzz) want="$run $fuzz" ;;
+all) want="$run $test $fuzz" ;;
+*)
+    echo "usage: sh tools/deps.sh run|test|fuzz|all" >&2
+    exit 2
+    ;;
+esac
 need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential pkg-config libuv1-dev libsqlite3-dev libpq-dev \
-         libsodium-dev libjansson-dev libunistring-dev libcurl4-openssl-dev postgresql python3-jinja2 \
-         python3-flask-sqlalchemy sqlite3 clang libclang-rt-14-dev nginx-light; do
+for p in $want; do
     have_pkg "$p" || need="$need $p"
 done
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
-    echo "deps: installing$need"
+    echo "deps ($what): installing$need"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends $need >/dev/null
 else
-    echo "deps: missing Debian packages; run as root:" >&2
+    echo "deps ($what): missing Debian packages; run as root:" >&2
     echo "  apt-get install -y$need" >&2
     exit 1
 fi

@@ -22,6 +22,10 @@
 #include "phial/orm.h"
 #include "phial/template.h"
 #include "phial/security.h"
+#include "phial/embed.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 typedef struct ph_app ph_app;
 
@@ -148,6 +152,31 @@ int64_t ph_req_query_count(const ph_request *req);
  * "file:line:col: message" in err) and registers url_for().  With DEBUG=1
  * a changed template is recompiled when next rendered. */
 int ph_app_use_templates(ph_app *app, const char *dir, char *err, size_t errlen);
+/* Where a folder the app reads (templates, static files, migrations) is:
+ * an absolute path as it is; a relative one under the config's ROOT_PATH
+ * when set, else in the folder of the application's binary
+ * (/proc/self/exe) or up to two folders above it, the first that exists --
+ * never under the current directory, so the app runs from anywhere.  *out
+ * is a heap string (free it).  0, PH_ENOTFOUND (the paths tried, in err),
+ * PH_ENOMEM. */
+int ph_app_find_folder(const ph_app *app, const char *rel, char **out, char *err, size_t errlen);
+/* Gives the app files compiled into it by phial-embed (embed.h): its
+ * templates under "templates/" and static files under "static/" (fs is
+ * borrowed: static storage).  0. */
+int ph_app_embed(ph_app *app, const ph_embed_fs *fs);
+/* The app's templates and static files in one call (what `run` does
+ * before serving): without DEBUG, from the embedded files of ph_app_embed
+ * when they hold the folder (nothing read from disk); otherwise -- and
+ * always for a folder named in code, the environment or the config file
+ * rather than by ph_app_config_default -- from the folders TEMPLATE_FOLDER
+ * and STATIC_FOLDER (default "templates" and "static"), found by
+ * ph_app_find_folder; with DEBUG a changed template is recompiled when
+ * next rendered.  The embedded prefix of a folder is its last component
+ * ("app/templates" is "templates/").  A folder that is not there is
+ * skipped (an app without templates), unless it was named explicitly.
+ * 0, or PH_ENOTFOUND / PH_EPARSE / PH_ENOMEM / PH_EMISUSE (templates
+ * loaded twice) with a message in err. */
+int ph_app_use_folders(ph_app *app, char *err, size_t errlen);
 /* The app's template set (to register more globals at start-up), or NULL. */
 ph_tpl_set *ph_app_templates(const ph_app *app);
 /* render_template(): renders name with ctx (may be NULL) as a 200
@@ -312,5 +341,7 @@ typedef struct ph_app_limits {
 } ph_app_limits;
 /* 0 or PH_EINVAL (a value is not a number; logged). */
 int ph_app_limits_get(const ph_app *app, ph_app_limits *out);
+
+PH_API_END
 
 #endif

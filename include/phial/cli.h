@@ -10,6 +10,9 @@
 #include "phial/model.h"
 
 #include <stddef.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 struct ph_app;
 
@@ -35,10 +38,11 @@ struct ph_app;
  *
  * It reads the config file named by PHIAL_CONFIG, applies LOG_LEVEL and
  * ACCESS_LOG, opens the database (DATABASE_URL) for `run` and `db`, and
- * for `run` only compiles the templates (TEMPLATE_FOLDER, if it exists),
- * serves STATIC_FOLDER (if it exists) and refuses to start, naming the
- * command that fixes it, when a table or a column of a registered model is
- * missing (ph_migrate_check_schema).
+ * for `run` only compiles the templates and serves the static files
+ * (ph_app_use_folders: the copies of ph_app_embed, or TEMPLATE_FOLDER and
+ * STATIC_FOLDER found next to the binary, if they exist) and refuses to
+ * start, naming the command that fixes it, when a table or a column of a
+ * registered model is missing (ph_migrate_check_schema).
  * Returns the exit status: 0, 1 for errors, 2 for usage. */
 int ph_app_main(struct ph_app *app, int argc, char **argv);
 
@@ -105,5 +109,7 @@ typedef struct ph_cli_db_config {
  *                               (adopt a database made by Flask or db create)
  * Exit status as ph_cli_db. */
 int ph_cli_db_run(const ph_cli_db_config *cfg, int argc, char **argv);
+
+PH_API_END
 
 #endif

@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PH_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -202,5 +205,7 @@ int ph_parse_double(ph_slice s, double *out);
 int ph_hexval(char c);
 /* Monotonic clock in nanoseconds. */
 int64_t ph_now_ns(void);
+
+PH_API_END
 
 #endif

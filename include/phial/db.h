@@ -33,6 +33,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 /* ---- URLs ------------------------------------------------------------------ */
 
@@ -282,4 +285,7 @@ int ph_decimal_parse(const char *s, size_t len, int precision, int scale, bool r
                      int64_t *units);
 /* units / 10^scale as text with exactly scale decimals: "12.30"; out >= 24. */
 void ph_decimal_format(int64_t units, int scale, char *out, size_t outlen);
+
+PH_API_END
+
 #endif

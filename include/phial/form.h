@@ -38,6 +38,9 @@
 #include "phial/http.h"
 #include "phial/model.h"
 #include "phial/template.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 typedef enum ph_field_kind {
     PH_FIELD_AUTO, /* from the column's type (text, textarea, integer, checkbox) */
@@ -205,5 +208,7 @@ bool ph_form_blank(const char *s);
 /* Whether s is an email address: local@domain, one '@', dots not leading,
  * trailing or doubled, a domain of at least two labels, no whitespace. */
 bool ph_form_email_valid(const char *s);
+
+PH_API_END
 
 #endif

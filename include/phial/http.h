@@ -18,6 +18,9 @@
 
 #include <jansson.h>
 #include <time.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 struct ph_app;
 struct ph_route;
@@ -246,5 +249,7 @@ int ph_res_file(ph_response *res, int status, const char *path, const char *cont
 /* Content type for a file name's extension ("text/css; charset=utf-8"),
  * "application/octet-stream" when unknown.  Static string. */
 const char *ph_http_mime_type(const char *filename);
+
+PH_API_END
 
 #endif

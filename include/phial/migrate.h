@@ -39,6 +39,9 @@
 #include "phial/model.h"
 
 #include <stdio.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 /* The table that holds the applied revision (one row, or none: base). */
 #define PH_MIGRATE_VERSION_TABLE "phial_version"
@@ -199,5 +202,7 @@ int ph_migrate_generate(ph_db_conn *c, const ph_model *const *models, size_t n,
  * are left to `db check`. */
 int ph_migrate_check_schema(ph_db_conn *c, const ph_model *const *models, size_t n, char *err,
                             size_t errlen);
+
+PH_API_END
 
 #endif

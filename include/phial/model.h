@@ -66,6 +66,9 @@
 #include "phial/core.h"
 
 #include <stddef.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 /* ---- value types for columns ----------------------------------------------
  * A zeroed field means unset.  The *_opt types are a value and `set`:
@@ -519,5 +522,7 @@ typedef struct ph_association_row {
     PH__REL(T, f, PH_REL_MANY_TO_MANY, Target, PH__HAS_TYPE(T, f, ph_list),                        \
             "C type must be ph_list (many-to-many)", .secondary = (tbl),                           \
             .secondary_local = (local), .secondary_remote = __VA_ARGS__)
+
+PH_API_END
 
 #endif

@@ -44,6 +44,9 @@
 #include "phial/core.h"
 #include "phial/db.h"
 #include "phial/model.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 #include <jansson.h>
 
@@ -282,6 +285,7 @@ json_t *ph_rows_to_json(const ph_model *m, void *const *rows, size_t n, const ch
  * are checked at flush (ph_orm_validate). */
 int ph_model_from_json(const ph_model *m, void *obj, const json_t *o, ph_arena *a, char *err,
                        size_t errlen);
+PH_API_END
 
 #include "phial/typed.h"
 

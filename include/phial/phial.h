@@ -18,5 +18,10 @@
 #include "phial/server.h"
 #include "phial/security.h"
 #include "phial/form.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
+
+PH_API_END
 
 #endif

@@ -15,6 +15,9 @@
 #include "phial/http.h"
 
 #include <stdarg.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 /* A handler: called once per request with the complete request (body read
  * and parsed); fills res and returns 0.  Any other return (a negative PH_E*
@@ -94,5 +97,7 @@ const ph_route *ph_router_route(const ph_router *r, size_t i);
  * as an Allow header value ("GET, HEAD, OPTIONS") into out. */
 unsigned ph_method_bit(const char *method);
 int ph_method_list(unsigned methods, ph_buf *out);
+
+PH_API_END
 
 #endif

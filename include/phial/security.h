@@ -26,6 +26,9 @@
 #include "phial/core.h"
 
 #include <time.h>
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -186,5 +189,7 @@ unsigned ph_password_retry_after(const ph_security *sec);
 bool ph_text_valid(const char *s, size_t n);
 /* Number of characters (code points) in valid UTF-8 s of n bytes. */
 size_t ph_utf8_len(const char *s, size_t n);
+
+PH_API_END
 
 #endif

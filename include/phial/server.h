@@ -14,6 +14,9 @@
 #define PHIAL_SERVER_H
 
 #include "phial/app.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 typedef struct ph_server_options {
     const char *host; /* "127.0.0.1" */
@@ -33,5 +36,7 @@ int ph_server_options_parse(ph_server_options *o, int argc, char **argv, char *e
  * shutdown, PH_EIO when the socket cannot be bound (logged).  Workers never
  * return from this call: they exit. */
 int ph_server_run(ph_app *app, const ph_server_options *o);
+
+PH_API_END
 
 #endif

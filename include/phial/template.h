@@ -34,6 +34,9 @@
 
 #include "phial/core.h"
 #include "phial/model.h"
+#include "phial/version.h"
+
+PH_API_BEGIN
 
 /* ---- values ------------------------------------------------------------- */
 
@@ -248,5 +251,7 @@ typedef struct ph_tpl_render_opts {
 int ph_tpl_render(const ph_tpl_set *set, const char *name, const ph_tpl_ctx *ctx,
                   const ph_tpl_render_opts *opts, ph_arena *arena, ph_buf *out,
                   const char **errmsg);
+
+PH_API_END
 
 #endif

@@ -36,6 +36,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "phial/version.h"
+
+PH_API_BEGIN
+
 /* p, if it has exactly type Type; otherwise a build error saying msg. */
 #define PH__EXPECT(p, Type, msg) ((p) + PH__CHECK(_Generic((p), Type : 1, default : 0), msg))
 /* The name of field f of T as a string, if T has such a field. */
@@ -201,5 +205,7 @@ ph_val ph__v_bad(struct ph_filter_value_must_be_an_integer_double_bool_string_or
 #define PH__MAP_14(f, x, ...) f(x), PH__MAP_13(f, __VA_ARGS__)
 #define PH__MAP_15(f, x, ...) f(x), PH__MAP_14(f, __VA_ARGS__)
 #define PH__MAP_16(f, x, ...) f(x), PH__MAP_15(f, __VA_ARGS__)
+
+PH_API_END
 
 #endif

@@ -40,6 +40,7 @@ typedef struct thread_slot {
 
 struct ph_app {
     char *name;
+    const ph_embed_fs *embedded; /* ph_app_embed, or NULL */
     ph_router *router;
     kv_list set;  /* ph_app_config_set */
     kv_list file; /* config file */
@@ -187,16 +188,33 @@ int ph_app_config_set(ph_app *app, const char *key, const char *value)
 
 const char *ph_app_config_get(const ph_app *app, const char *key)
 {
-    const char *v = kv_get(app->set.items, app->set.len, key);
-    if (!v)
-        v = getenv(key);
-    if (!v)
-        v = kv_get(app->file.items, app->file.len, key);
+    const char *v = ph__app_config_explicit(app, key);
     if (!v)
         v = kv_get(app->defaults.items, app->defaults.len, key);
     if (!v)
         v = kv_get(builtin_defaults, PH_COUNTOF(builtin_defaults), key);
     return v;
+}
+
+const char *ph__app_config_explicit(const ph_app *app, const char *key)
+{
+    const char *v = kv_get(app->set.items, app->set.len, key);
+    if (!v)
+        v = getenv(key);
+    if (!v)
+        v = kv_get(app->file.items, app->file.len, key);
+    return v;
+}
+
+int ph_app_embed(ph_app *app, const ph_embed_fs *fs)
+{
+    app->embedded = fs;
+    return 0;
+}
+
+const ph_embed_fs *ph__app_embedded(const ph_app *app)
+{
+    return app->embedded;
 }
 
 int ph_app_config_default(ph_app *app, const char *key, const char *value)

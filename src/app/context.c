@@ -334,7 +334,20 @@ static int tpl_flashes(ph_tpl_call *call, ph_value *out)
     return 0;
 }
 
+static int load_dir(ph_tpl_set *set, const void *dir, char *err, size_t errlen)
+{
+    return ph_tpl_set_load_dir(set, dir, err, errlen);
+}
+
 int ph_app_use_templates(ph_app *app, const char *dir, char *err, size_t errlen)
+{
+    return ph__app_use_templates_from(app, load_dir, dir, err, errlen);
+}
+
+int ph__app_use_templates_from(ph_app *app,
+                               int (*load)(ph_tpl_set *set, const void *src, char *err,
+                                           size_t errlen),
+                               const void *src, char *err, size_t errlen)
 {
     ph__app_ctx *ctx = ctx_of(app);
     if (!ctx)
@@ -353,7 +366,7 @@ int ph_app_use_templates(ph_app *app, const char *dir, char *err, size_t errlen)
     if (rc == 0)
         rc = ph_tpl_set_add_function(set, "get_flashed_messages", tpl_flashes, NULL);
     if (rc == 0)
-        rc = ph_tpl_set_load_dir(set, dir, err, errlen);
+        rc = load(set, src, err, errlen);
     if (rc < 0) {
         ph_tpl_set_free(set);
         return rc;

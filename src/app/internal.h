@@ -17,6 +17,11 @@ int ph__app_set_static_root(ph_app *app, char *root);
 /* Seconds a 503 for a database that is down, locked or stalled asks the
  * client to wait (Retry-After): about one statement timeout's worth. */
 #define PH__RETRY_AFTER_S "2"
+/* A config value set in code, the environment or the config file (not a
+ * default), or NULL. */
+const char *ph__app_config_explicit(const ph_app *app, const char *key);
+/* The files of ph_app_embed, or NULL. */
+const ph_embed_fs *ph__app_embedded(const ph_app *app);
 /* Phial's built-in page for an error status (werkzeug's wording). */
 int ph__default_error_page(ph_response *res, int status);
 
@@ -28,6 +33,12 @@ void ph__app_ctx_set(ph_app *app, ph__app_ctx *ctx);
 /* What the request's database session last reported ("no such table:
  * user"), for the log line of a failed request; NULL when nothing. */
 const char *ph__req_error_detail(const ph_request *req);
+/* ph_app_use_templates with the templates added by load(set, src) rather
+ * than read from a folder (embed.c reads them from embedded files). */
+int ph__app_use_templates_from(ph_app *app,
+                               int (*load)(ph_tpl_set *set, const void *src, char *err,
+                                           size_t errlen),
+                               const void *src, char *err, size_t errlen);
 /* Frees the context (NULL ok); called by ph_app_free. */
 void ph__app_ctx_free(ph__app_ctx *ctx);
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #define EXIT_USAGE 2
 
@@ -46,12 +45,6 @@ static void usage(FILE *f, const char *prog)
 static bool is_help(const char *a)
 {
     return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0;
-}
-
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* Opens the database handle (connects nothing).  0 or 1 (logged). */
@@ -126,23 +119,11 @@ static int cmd_run(ph_app *app, const char *prog, int argc, char **argv)
         fprintf(stderr, "%s run: %s\n", prog, err);
         return EXIT_USAGE;
     }
-    const char *tdir = ph_app_config_get(app, "TEMPLATE_FOLDER");
-    if (!tdir)
-        tdir = "templates";
-    if (is_dir(tdir)) {
-        if (ph_app_use_templates(app, tdir, err, sizeof(err)) < 0) {
-            fprintf(stderr, "%s: templates: %s\n", prog, err);
-            return 1;
-        }
-    } else if (ph_app_config_get(app, "TEMPLATE_FOLDER")) {
-        fprintf(stderr, "%s: TEMPLATE_FOLDER %s: not a folder\n", prog, tdir);
+    /* templates and static files: embedded, or found next to the binary */
+    if (ph_app_use_folders(app, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         return 1;
     }
-    const char *sdir = ph_app_config_get(app, "STATIC_FOLDER");
-    if (!sdir)
-        sdir = "static";
-    if (is_dir(sdir) && ph_app_static(app, sdir) < 0)
-        return 1;
     if (open_database(app, prog) != 0 || check_tables(app, prog) != 0)
         return 1;
     /* the secret, sessions, CSRF and headers: before the workers fork, so

@@ -6,7 +6,9 @@
  */
 #include "internal.h"
 
+#ifndef PH_NO_POSTGRES
 #include <libpq-fe.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,10 @@ void ph_db_url_free(ph_db_url *u)
 
 static bool known_libpq_option(const char *key)
 {
+#ifdef PH_NO_POSTGRES /* built with PG=0: parse_pg is never reached */
+    (void)key;
+    return false;
+#else
     PQconninfoOption *opts = PQconndefaults();
     bool found = false;
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
@@ -69,6 +75,7 @@ static bool known_libpq_option(const char *key)
             found = true;
     PQconninfoFree(opts);
     return found;
+#endif
 }
 
 static int parse_pg(const char *rest, ph_db_url *u, char *err, size_t errlen)
@@ -235,6 +242,12 @@ int ph_db_url_parse(const char *url, ph_db_url *out, char *err, size_t errlen)
         (slen == 8 && strncmp(url, "postgres", 8) == 0) ||
         (slen == 19 && strncmp(url, "postgresql+psycopg2", 19) == 0)) {
         out->dialect = PH_DB_POSTGRES;
+#ifdef PH_NO_POSTGRES
+        (void)rc;
+        return fail(err, errlen, "%s",
+                    "this Phial was built without PostgreSQL (make PG=0): only sqlite:// URLs "
+                    "work");
+#endif
         rc = parse_pg(rest, out, err, errlen);
         if (rc)
             ph_db_url_free(out);

@@ -52,4 +52,9 @@ ph__job *ph__pool_take_done(ph__pool *p);
  * state is released by the app's thread hooks) and frees the pool. */
 void ph__pool_free(ph__pool *p);
 
+/* After binding: switches to RUN_AS_USER when started as root, refuses
+ * root without it unless ALLOW_ROOT=1 (privdrop.c).  0, or PH_EDENIED
+ * (logged) with listen_fd closed. */
+int ph__server_drop_privileges(const ph_app *app, int listen_fd);
+
 #endif

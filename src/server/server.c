@@ -263,6 +263,8 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
     int fd = listen_on(o->host, o->port, &port);
     if (fd < 0)
         return PH_EIO;
+    if (ph__server_drop_privileges(app, fd) < 0) /* RUN_AS_USER; closes fd on failure */
+        return PH_EDENIED;
     slot *slots = calloc((size_t)nworkers, sizeof(*slots));
     if (!slots) {
         close(fd);

@@ -293,7 +293,7 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
              s->port);
     const char *build = getenv("PHIAL_BUILD");
     char exe[1024], port[16], nw[16];
-    snprintf(exe, sizeof(exe), "%s/app", build && *build ? build : "build");
+    snprintf(exe, sizeof(exe), "%s/app-test", build && *build ? build : "build");
     snprintf(port, sizeof(port), "%d", s->port);
     snprintf(nw, sizeof(nw), "%d", workers);
     pid_t parent = getpid();

@@ -1,0 +1,396 @@
+/*
+ * Phial as a package, used the way a new user would: `make install` into a
+ * temporary prefix, `phial new demo` there, the new application built with
+ * only the installed headers, library and pkg-config (its own `make test`
+ * passes, and it serves a page), the exported symbols of the installed
+ * shared library, `make uninstall`, DESTDIR staging, and the tutorial
+ * application started from another current directory (embedded files, and
+ * with DEBUG from the folders next to the binary).  Also: after the build
+ * `make -q` has nothing left to do.
+ *
+ * Needs PHIAL_TOP and PHIAL_BUILD (tests/run.sh sets them); built with the
+ * sanitizers, the demo is built with them too.
+ */
+#include "phial/core.h"
+#include "proc.h"
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* make in the tree is called with the variables of the build under test
+ * (make check-asan's), so that nothing is rebuilt differently */
+#if defined(__SANITIZE_ADDRESS__)
+#define DEMO_CFLAGS "-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"
+#define MAKE_VARS "SAN=1 OPT='-O1 -g'"
+#else
+#define DEMO_CFLAGS "-O1 -g"
+#define MAKE_VARS ""
+#endif
+
+static char top[512], build[512], tmp[256], prefix[300];
+
+/* Starts argv (with the extra environment) in dir on port; waits until it
+ * answers.  The pid, or -1. */
+static pid_t serve(const char *dir, char *const argv[], const char *const *env, int port)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (chdir(dir) != 0)
+            _exit(127);
+        char p[16];
+        snprintf(p, sizeof(p), "%d", port);
+        setenv("PORT", p, 1);
+        setenv("WORKERS", "1", 1);
+        setenv("ACCESS_LOG", "0", 1);
+        setenv("ALLOW_ROOT", "1", 1); /* the suite may run as root */
+        setenv("LOG_LEVEL", "warn", 1);
+        for (size_t i = 0; env && env[i]; i += 2)
+            setenv(env[i], env[i + 1], 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    char buf[256];
+    for (int i = 0; pid > 0 && i < 200; i++) { /* up to 10 s under the sanitizers */
+        if (pt_http_get(port, "/", buf, sizeof(buf)) == 0)
+            return pid;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return -1;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return -1;
+}
+
+static int stop(pid_t pid)
+{
+    int st = 0;
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *header_end(const char *resp)
+{
+    const char *b = strstr(resp, "\r\n\r\n");
+    return b ? b + 4 : "";
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static bool installed;
+
+static void test_install(void)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "make -s -C '%s' " MAKE_VARS " BUILD='%s' PREFIX='%s' install", top,
+             build, prefix);
+    CHECK_INT(pt_run_ok("make install", cmd), 0);
+    static const char *const files[] = {
+        "include/phial/phial.h", "include/phial/testing.h", "lib/libphial.a", "lib/libphial.so",
+        "lib/libphial.so.0",     "lib/pkgconfig/phial.pc",  "bin/phial",      "bin/phial-render",
+        "bin/phial-embed",
+    };
+    installed = true;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char p[1024];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s", prefix, files[i]);
+        if (stat(p, &st) != 0) {
+            fprintf(stderr, "  not installed: %s\n", files[i]);
+            installed = false;
+        }
+    }
+    CHECK(installed);
+    /* the soname a program records, and pkg-config's answers */
+    char *out = NULL;
+    pt_sh(&out, "objdump -p '%s/lib/libphial.so' | grep SONAME", prefix);
+    CHECK_CONTAINS(out, "libphial.so.0");
+    free(out);
+    pt_sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --cflags --libs phial", prefix);
+    char want[600];
+    snprintf(want, sizeof(want), "-I%s/include", prefix);
+    CHECK_CONTAINS(out, want);
+    CHECK_CONTAINS(out, "-lphial");
+    free(out);
+    pt_sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --print-requires-private phial",
+          prefix);
+    CHECK_CONTAINS(out, "sqlite3");
+    free(out);
+}
+
+/* Only the public API leaves the shared library; every public header
+ * marks its declarations for export. */
+static void test_exports(void)
+{
+    char *out = NULL;
+    int rc = pt_sh(&out, "nm -D --defined-only '%s/lib/libphial.so' | awk '{print $3}'", prefix);
+    CHECK_INT(rc, 0);
+    size_t total = 0, internal = 0, foreign = 0;
+    for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        total++;
+        if (strncmp(line, "ph__", 4) == 0) {
+            internal++;
+            fprintf(stderr, "  exported internal symbol: %s\n", line);
+        } else if (strncmp(line, "ph_", 3) != 0 && strncmp(line, "_", 1) != 0) {
+            foreign++;
+            fprintf(stderr, "  exported non-Phial symbol: %s\n", line);
+        }
+    }
+    free(out);
+    CHECK(total > 100); /* the public API is there */
+    CHECK_INT(internal, 0);
+    CHECK_INT(foreign, 0);
+    /* the test client's and the version's entry points among them */
+    rc = pt_sh(&out,
+               "nm -D --defined-only '%s/lib/libphial.so' | grep -cE ' "
+               "(ph_test_client_open|ph_version|ph_app_use_folders|ph_embed_find)$'",
+               prefix);
+    CHECK_CONTAINS(out, "4");
+    free(out);
+    rc = pt_sh(&out, "cd '%s/include/phial' && grep -L PH_API_BEGIN *.h", top);
+    CHECK(out && out[0] == '\0');
+    if (out && *out)
+        fprintf(stderr, "  public headers without PH_API_BEGIN: %s\n", out);
+    free(out);
+}
+
+/* `phial new demo`, built with pkg-config alone, passes its own tests and
+ * serves its page from another directory. */
+static void test_new_app(void)
+{
+    if (!installed) {
+        CHECK(installed);
+        return;
+    }
+    char *out = NULL;
+    int rc = pt_sh(&out, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix);
+    CHECK_INT(rc, 0);
+    CHECK_CONTAINS(out, "make run");
+    free(out);
+    /* no path into the source tree: only the prefix, found by pkg-config */
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s/demo' && PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s CFLAGS='%s' all test", tmp,
+             prefix, DEMO_CFLAGS);
+    rc = pt_sh(&out, "%s", cmd);
+    CHECK_INT(rc, 0);
+    CHECK_CONTAINS(out, "4 passed, 0 failed");
+    if (rc != 0)
+        fprintf(stderr, "%s\n", out ? out : "");
+    free(out);
+    rc = pt_sh(&out, "grep -rl '%s' '%s/demo/Makefile' '%s/demo/src' '%s/demo/build/demo'", top,
+               tmp, tmp, tmp);
+    CHECK(rc != 0); /* the source tree is named nowhere */
+    free(out);
+    /* refused: a second `new` over it, a name that is no C identifier */
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix), 1);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new 'my-app'", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "test -e '%s/my-app'", tmp), 1);
+
+    /* served from / (not the app folder): tables, then a page and a file */
+    char db[600], exe[600];
+    snprintf(db, sizeof(db), "sqlite:///%s/demo.db", tmp);
+    snprintf(exe, sizeof(exe), "%s/demo/build/demo", tmp);
+    rc = pt_sh(&out, "cd / && DATABASE_URL='%s' '%s' db create", db, exe);
+    CHECK_INT(rc, 0);
+    if (rc != 0)
+        fprintf(stderr, "  db create:\n%s\n", out ? out : "");
+    free(out);
+    int port = pt_free_port();
+    char *argv[] = {exe, "run", NULL};
+    const char *env[] = {"DATABASE_URL", db, NULL};
+    pid_t pid = serve("/", argv, env, port);
+    CHECK(pid > 0);
+    char resp[16384];
+    if (pid > 0) {
+        CHECK_INT(pt_http_get(port, "/", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(resp, "HTTP/1.1 200");
+        CHECK_CONTAINS(header_end(resp), "Hello from demo");
+        CHECK_INT(pt_http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(resp, "HTTP/1.1 200");
+        CHECK_CONTAINS(resp, "text/css");
+        CHECK_INT(stop(pid), 0);
+    }
+}
+
+/* Every examples/NAME whose Makefile builds with pkg-config: copied out of
+ * the tree, built against the installed prefix, its tests run when it has
+ * a test target. */
+static void test_examples(void)
+{
+    char *list = NULL;
+    pt_sh(&list, "cd '%s' && for d in examples/*/; do [ -f \"$d/Makefile\" ] && echo \"$d\"; done",
+          top);
+    int tried = 0;
+    for (char *d = list ? strtok(list, "\n") : NULL; d; d = strtok(NULL, "\n")) {
+        char *out = NULL;
+        if (pt_sh(NULL, "grep -q pkg-config '%s/%sMakefile'", top, d) != 0) {
+            printf("  %s: its Makefile does not use pkg-config: not built against the prefix\n", d);
+            continue;
+        }
+        tried++;
+        int rc = pt_sh(&out,
+                       "rm -rf '%s/example' && cp -r '%s/%s' '%s/example' && cd '%s/example' && "
+                       "make clean >/dev/null 2>&1; PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s "
+                       "CFLAGS='%s' && { ! grep -q '^test:' Makefile || "
+                       "PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s CFLAGS='%s' test; }",
+                       tmp, top, d, tmp, tmp, prefix, DEMO_CFLAGS, prefix, DEMO_CFLAGS);
+        CHECK_INT(rc, 0);
+        if (rc != 0)
+            fprintf(stderr, "  %s:\n%s\n", d, out ? out : "");
+        free(out);
+    }
+    free(list);
+    if (tried == 0)
+        printf("  (no example builds with pkg-config)\n");
+}
+
+static void test_uninstall_and_destdir(void)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "make -s -C '%s' " MAKE_VARS " BUILD='%s' PREFIX='%s' uninstall",
+             top, build, prefix);
+    CHECK_INT(pt_run_ok("make uninstall", cmd), 0);
+    char *out = NULL;
+    pt_sh(&out, "find '%s' -type f -o -type l", prefix);
+    CHECK(out && out[0] == '\0'); /* nothing left behind */
+    if (out && *out)
+        fprintf(stderr, "  left after uninstall:\n%s", out);
+    free(out);
+    /* staged for a package: files under DESTDIR, paths naming PREFIX */
+    snprintf(cmd, sizeof(cmd),
+             "make -s -C '%s' " MAKE_VARS
+             " BUILD='%s' PREFIX=/opt/phial DESTDIR='%s/stage' install",
+             top, build, tmp);
+    CHECK_INT(pt_run_ok("make install DESTDIR", cmd), 0);
+    pt_sh(&out, "cat '%s/stage/opt/phial/lib/pkgconfig/phial.pc'", tmp);
+    CHECK_CONTAINS(out, "prefix=/opt/phial\n");
+    CHECK(out && !strstr(out, "stage"));
+    free(out);
+}
+
+/* The tutorial's binary from an unrelated current directory: db create,
+ * and run serving templates and static files -- embedded, and with DEBUG
+ * from the folders found next to the binary. */
+static void test_app_from_anywhere(void)
+{
+    char exe[1100], db[600];
+    snprintf(exe, sizeof(exe), "%s/app", build);
+    snprintf(db, sizeof(db), "sqlite:///%s/tutorial.db", tmp);
+    char *out = NULL;
+    CHECK_INT(pt_sh(&out, "cd '%s' && DATABASE_URL='%s' '%s' db create", tmp, db, exe), 0);
+    CHECK(out && !strstr(out, "templates"));
+    free(out);
+    for (int debug = 0; debug < 2; debug++) {
+        int port = pt_free_port();
+        char *argv[] = {exe, "run", NULL};
+        const char *env[] = {"DATABASE_URL", db, "DEBUG", debug ? "1" : "0", NULL};
+        pid_t pid = serve(tmp, argv, env, port);
+        CHECK(pid > 0);
+        if (pid <= 0)
+            continue;
+        char resp[16384];
+        CHECK_INT(pt_http_get(port, "/register", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(resp, "HTTP/1.1 200");
+        CHECK_CONTAINS(header_end(resp), "<form");
+        CHECK_INT(pt_http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(resp, "HTTP/1.1 200");
+        /* the deployed binary has no test routes */
+        CHECK_INT(pt_http_get(port, "/_test/fail", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(resp, "HTTP/1.1 404");
+        CHECK_INT(stop(pid), 0);
+    }
+}
+
+/* make PG=0: a library and an app that need no libpq; SQLite works, a
+ * postgresql:// URL is refused at start with a message saying why. */
+static void test_without_postgres(void)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof(cmd),
+             "make -s -j2 -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 '%s/pg0/libphial.so' '%s/pg0/app'",
+             top, tmp, tmp, tmp);
+    CHECK_INT(pt_run_ok("make PG=0", cmd), 0);
+    int rc = pt_sh(&out, "readelf -d '%s/pg0/libphial.so' '%s/pg0/app' | grep NEEDED", tmp, tmp);
+    CHECK_INT(rc, 0);
+    CHECK_CONTAINS(out, "libsqlite3");
+    CHECK(out && !strstr(out, "libpq"));
+    free(out);
+    rc = pt_sh(&out, "cd '%s' && DATABASE_URL=sqlite:///pg0.db '%s/pg0/app' db create", tmp, tmp);
+    CHECK_INT(rc, 0);
+    free(out);
+    rc = pt_sh(&out, "cd '%s' && DATABASE_URL=postgresql://u@127.0.0.1/x '%s/pg0/app' db create",
+               tmp, tmp);
+    CHECK_INT(rc, 1);
+    CHECK_CONTAINS(out, "built without PostgreSQL");
+    free(out);
+}
+
+/* After the build, make finds nothing to do (no intermediate deleted, no
+ * test relinked). */
+static void test_make_q(void)
+{
+    char *out = NULL;
+    int rc = pt_sh(&out, "make -q -C '%s' " MAKE_VARS " BUILD='%s' all", top, build);
+    CHECK_INT(rc, 0);
+    if (rc != 0) {
+        free(out);
+        pt_sh(&out, "make -n -C '%s' " MAKE_VARS " BUILD='%s' all | head -5", top, build);
+        fprintf(stderr, "  make would run:\n%s\n", out ? out : "");
+    }
+    free(out);
+}
+
+int main(void)
+{
+    const char *t = getenv("PHIAL_TOP"), *b = getenv("PHIAL_BUILD");
+    if (!t || !b) {
+        SKIP(test_install, "PHIAL_TOP and PHIAL_BUILD unset (run through make test)");
+        TEST_END();
+    }
+    snprintf(top, sizeof(top), "%s", t);
+    snprintf(build, sizeof(build), "%s", b);
+    snprintf(tmp, sizeof(tmp), "%s", "/tmp/phial-pkg-XXXXXX");
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(prefix, sizeof(prefix), "%s/prefix", tmp);
+    RUN(test_make_q);
+    RUN(test_install);
+    RUN(test_exports);
+    RUN(test_new_app);
+    if (installed && pt_sh(NULL, "ls -d '%s'/examples/*/ >/dev/null 2>&1", top) == 0)
+        RUN(test_examples);
+    else
+        SKIP(test_examples, "no examples/ in this tree");
+    RUN(test_uninstall_and_destdir);
+    RUN(test_app_from_anywhere);
+    RUN(test_without_postgres);
+    pt_sh(NULL, "rm -rf '%s'", tmp);
+    TEST_END();
+}
