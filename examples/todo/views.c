@@ -110,5 +110,5 @@ int todo_setup(ph_app *app)
     rc = rc ? rc : ph_app_route(app, PH_POST, "/todos/<int:id>/delete", "delete", delete);
     rc = rc ? rc : ph_app_route(app, PH_GET, "/api/todos", "api_list", api_list);
     rc = rc ? rc : ph_app_route(app, PH_POST, "/api/todos", "api_create", api_create);
-    return rc;
+    return rc ? rc : ph_csrf_exempt(app, "api_create"); /* JSON only: no cross-site form */
 }

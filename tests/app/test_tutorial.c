@@ -76,8 +76,10 @@ static void test_register(void)
         ph_test_response r = ph_test_get(f.c, "/register");
         CHECK_INT(r.status, 200);
         CHECK_CONTAINS(r.body, "<h1>Registration Form</h1>");
-        const char *form[] = {"username", "Demo User", "email", "demouser@gmail.com",
-                              "password", "secret-pw", NULL};
+        const char *tok = ph_test_form_value(f.c, &r, "csrf_token");
+        CHECK(tok != NULL);
+        const char *form[] = {"username", "Demo User", "email",      "demouser@gmail.com",
+                              "password", "secret-pw", "csrf_token", tok ? tok : "", NULL};
         r = ph_test_post_form(f.c, "/register", form);
         CHECK_INT(r.status, 200);
         CHECK_STR(r.body, "User registration successful");
@@ -112,15 +114,21 @@ static void test_register_bad_input(void)
     fixture f;
     CHECK_INT(setup(&f), 0);
     if (f.c) {
-        const char *missing[] = {"username", "ann", "email", "", "password", "pw", NULL};
-        ph_test_response r = ph_test_post_form(f.c, "/register", missing);
+        ph_test_response r = ph_test_get(f.c, "/register");
+        const char *tok = ph_test_form_value(f.c, &r, "csrf_token");
+        CHECK(tok != NULL);
+        tok = tok ? tok : "";
+        const char *missing[] = {"username", "ann", "email", "", "password", "pw",
+                                 "csrf_token", tok, NULL};
+        r = ph_test_post_form(f.c, "/register", missing);
         CHECK_INT(r.status, 400);
-        CHECK_CONTAINS(r.body, "are all required");
+        CHECK_CONTAINS(r.body, "Email is required.");
         CHECK_STR(ph_test_form_value(f.c, &r, "username"), "ann"); /* shown again */
         char longname[130];
         memset(longname, 'n', 101);
         longname[101] = '\0';
-        const char *too_long[] = {"username", longname, "email", "a@b.c", "password", "pw", NULL};
+        const char *too_long[] = {"username", longname, "email",      "a@b.c",
+                                  "password", "pw",     "csrf_token", tok,     NULL};
         r = ph_test_post_form(f.c, "/register", too_long);
         CHECK_INT(r.status, 400);
         CHECK_CONTAINS(r.body, "username");

@@ -115,12 +115,12 @@ static void session_on(const char *url)
     done(&r);
     r = CLI(url, "create");
     CHECK_INT(r.status, 0);
-    CHECK_CONTAINS(r.out, "created 9 tables: user, world, fortune, pethandler, petcategory, "
-                          "petcomment, handlerprofile, tag, pet_tag\n");
+    CHECK_CONTAINS(r.out, "created 10 tables: user, world, fortune, pethandler, petcategory, "
+                          "petcomment, handlerprofile, tag, pet_tag, contact\n");
     done(&r);
     r = CLI(url, "create");
     CHECK_INT(r.status, 0);
-    CHECK_STR(r.out, "nothing to create: all 9 tables exist\n");
+    CHECK_STR(r.out, "nothing to create: all 10 tables exist\n");
     done(&r);
     r = CLI(url, "add", "User", "username=Demo User", "user_email=demouser@gmail.com",
             "user_password=secret");
@@ -241,12 +241,12 @@ static void session_on(const char *url)
     done(&r);
     r = CLI(url, "drop", "--yes");
     CHECK_INT(r.status, 0);
-    CHECK_STR(r.out, "dropped 9 tables: user, world, fortune, pethandler, petcategory, "
-                     "petcomment, handlerprofile, tag, pet_tag\n");
+    CHECK_STR(r.out, "dropped 10 tables: user, world, fortune, pethandler, petcategory, "
+                     "petcomment, handlerprofile, tag, pet_tag, contact\n");
     done(&r);
     r = CLI(url, "drop", "--yes");
     CHECK_INT(r.status, 0);
-    CHECK_STR(r.out, "nothing to drop: none of the 9 tables exists\n");
+    CHECK_STR(r.out, "nothing to drop: none of the 10 tables exists\n");
     done(&r);
     r = CLI(url, "list", "User");
     CHECK_INT(r.status, 1);
@@ -326,8 +326,8 @@ static void test_flask_interop(void)
 
     result res = CLI(url, "create"); /* Flask made user only: the other 8 are added */
     CHECK_INT(res.status, 0);
-    CHECK_STR(res.out, "created 8 tables: world, fortune, pethandler, petcategory, petcomment, "
-                       "handlerprofile, tag, pet_tag\n");
+    CHECK_STR(res.out, "created 9 tables: world, fortune, pethandler, petcategory, petcomment, "
+                       "handlerprofile, tag, pet_tag, contact\n");
     done(&res);
     res = CLI(url, "list", "User");
     CHECK_INT(res.status, 0);

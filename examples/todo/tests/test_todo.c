@@ -12,6 +12,8 @@
 
 static ph_app *app;
 static char db_path[64];
+/* What a browser keeps: the session cookie and the page's CSRF token. */
+static char cookie[4096], token[512];
 
 typedef struct call {
     ph_arena *arena;
@@ -25,12 +27,27 @@ static void run(call *c, const char *method, const char *uri, const char *ctype,
     c->req = ph_req_new(c->arena, app, method, uri);
     if (ctype)
         ph_req_add_header(c->req, "Content-Type", ctype);
+    if (cookie[0])
+        ph_req_add_header(c->req, "Cookie", cookie);
     if (body) {
-        ph_req_set_body(c->req, body, strlen(body));
+        /* a form post carries the token its page gave, as the page's form does */
+        char *full = ph_arena_sprintf(c->arena, "%s%scsrf_token=%s", body, *body ? "&" : "",
+                                      token);
+        if (strcmp(ctype, "application/x-www-form-urlencoded") != 0)
+            full = (char *)body;
+        ph_req_set_body(c->req, full, strlen(full));
         ph_req_parse_body(c->req, 100);
     }
     ph_res_init(&c->res, c->arena);
     ph_app_handle(app, c->req, &c->res);
+    const char *set = ph_res_header_get(&c->res, "Set-Cookie");
+    if (set)
+        snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(set, ";"), set);
+    const char *t = c->res.body.ptr ? strstr(c->res.body.ptr, "name=\"csrf_token\" value=\"") : NULL;
+    if (t) {
+        t += strlen("name=\"csrf_token\" value=\"");
+        snprintf(token, sizeof(token), "%.*s", (int)strcspn(t, "\""), t);
+    }
 }
 
 static const char *text(const call *c)
@@ -54,6 +71,17 @@ static int64_t count(const char *table)
 }
 
 static const char *const form = "application/x-www-form-urlencoded";
+
+/* With the app's CSRF protection on, a post without the page's token is
+ * refused and writes nothing. */
+static void test_csrf_refused(void)
+{
+    call c;
+    run(&c, "POST", "/todos", form, "title=sneaky");
+    CHECK_INT(c.res.status, 400);
+    done(&c);
+    CHECK_INT(count("todo"), 0);
+}
 
 static void test_pages(void)
 {
@@ -181,9 +209,12 @@ int main(void)
     ph_app_set_access_log(app, false);
     ph_app_config_set(app, "DATABASE_URL", url);
     CHECK_INT(todo_setup(app), 0);
+    ph_app_config_set(app, "SECRET_KEY", "todo-test-secret-key-0123456789abcdef");
     CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    CHECK_INT(ph_app_use_security(app, err, sizeof(err)), 0);
     CHECK_INT(ph_app_use_templates(app, dir, err, sizeof(err)), 0);
     CHECK_INT(ph_orm_create_all(ph_app_thread_conn(app), todo_models, 3), 0);
+    RUN(test_csrf_refused);
     RUN(test_pages);
     RUN(test_bad_input_changes_nothing);
     RUN(test_json_api);
