@@ -132,7 +132,7 @@ static void durability_sigkill_rounds(void)
     CHECK_INT(ph_db_open(&cfg, &db, err, sizeof(err)), 0);
     char env_url[200];
     snprintf(env_url, sizeof(env_url), "DATABASE_URL=%s", url);
-    const char *env[] = {env_url, "THREADS=4", "ACCESS_LOG=0", NULL};
+    const char *env[] = {env_url, "THREADS=4", "ACCESS_LOG=0", "PHIAL_TEST_CSRF_EXEMPT=1", NULL};
     int bad_integrity = 0, rounds = 0;
     long long t_start = tc_now_ms();
     for (int round = 0; round < ROUNDS; round++) {

@@ -145,7 +145,7 @@ int main(void)
              url, b, b, b, b);
     char env_url[200];
     snprintf(env_url, sizeof(env_url), "DATABASE_URL=%s", url);
-    const char *env[] = {env_url, "DEBUG=1", "ACCESS_LOG=0", NULL};
+    const char *env[] = {env_url, "DEBUG=1", "ACCESS_LOG=0", "PHIAL_TEST_CSRF_EXEMPT=1", NULL};
     if (system(cmd) != 0 || tc_server_start(&srv, 1, env) != 0) {
         printf("FAIL could not set up the database and server\n");
         ph_t_failed++;

@@ -328,7 +328,7 @@ int main(void)
     snprintf(env_url, sizeof(env_url), "DATABASE_URL=%s", pgurl);
     snprintf(cmd, sizeof(cmd), "DATABASE_URL='%s' %s/app db create >/dev/null 2>&1", pgurl,
              getenv("PHIAL_BUILD"));
-    const char *env[] = {env_url, "THREADS=4", NULL};
+    const char *env[] = {env_url, "THREADS=4", "PHIAL_TEST_CSRF_EXEMPT=1", NULL};
     if (pg_exec(url, "CREATE DATABASE phial_scaleout") != 0 || sh(cmd) != 0 ||
         tc_server_start(&inst[0], 1, env) != 0 || tc_server_start(&inst[1], 1, env) != 0 ||
         nginx_start() != 0) {

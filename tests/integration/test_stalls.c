@@ -223,7 +223,7 @@ static void stall_sqlite_lock(void)
     CHECK_INT(sh(cmd), 0);
     char busy[64];
     snprintf(busy, sizeof(busy), "SQLITE_BUSY_TIMEOUT_MS=%d", BUSY_TIMEOUT_MS);
-    const char *env[] = {env_url, busy, "THREADS=4", "ACCESS_LOG=0", NULL};
+    const char *env[] = {env_url, busy, "THREADS=4", "ACCESS_LOG=0", "PHIAL_TEST_CSRF_EXEMPT=1", NULL};
     tc_server s2;
     CHECK_INT(tc_server_start(&s2, 1, env), 0);
     tc_server saved = srv;
@@ -307,7 +307,7 @@ int main(void)
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "DATABASE_URL='%s' %s/app db create >/dev/null 2>&1", pgurl,
              getenv("PHIAL_BUILD"));
-    const char *env[] = {env_url, st, ct, "THREADS=4", "ACCESS_LOG=0", NULL};
+    const char *env[] = {env_url, st, ct, "THREADS=4", "ACCESS_LOG=0", "PHIAL_TEST_CSRF_EXEMPT=1", NULL};
     if (pg_exec(url, "CREATE DATABASE phial_stalls") != 0 || sh(cmd) != 0 ||
         tc_server_start(&srv, 1, env) != 0) {
         printf("FAIL could not start the server on PostgreSQL\n");

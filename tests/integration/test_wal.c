@@ -98,7 +98,7 @@ static int run(const char *bound_env, long long *max, long long *after, long *wr
              getenv("PHIAL_BUILD"));
     if (system(cmd) != 0)
         return -1;
-    const char *env[] = {env_url, "THREADS=8", "ACCESS_LOG=0", bound_env, NULL};
+    const char *env[] = {env_url, "THREADS=8", "ACCESS_LOG=0", bound_env, "PHIAL_TEST_CSRF_EXEMPT=1", NULL};
     tc_server s;
     if (tc_server_start(&s, 2, env) != 0)
         return -1;
