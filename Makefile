@@ -25,7 +25,7 @@ SONAME   := libphial.so.$(SOMAJOR)
 
 # What the library links (phial.pc's Requires.private); the tutorial app
 # and the tools add nothing to it.
-PKGS     := libuv sqlite3 libsodium jansson
+PKGS     := libmicrohttpd sqlite3 libsodium jansson
 ifeq ($(PG),0)
 PGDEF    := -DPH_NO_POSTGRES
 else
