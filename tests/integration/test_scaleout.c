@@ -149,7 +149,7 @@ static void scaleout_tutorial_flow(void)
         CHECK_STR(r.body, "Hello world");
         tc_response_free(&r);
     }
-    CHECK_INT(request("POST", "/register", "username=Demo+User&email=demo%40x.io&password=s3cret",
+    CHECK_INT(request("POST", "/register", "username=Demo+User&email=demo%40x.io&password=s3cret-pw",
                       &r),
               0);
     CHECK_INT(r.status, 200);
