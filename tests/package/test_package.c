@@ -367,6 +367,8 @@ static void test_make_q(void)
 
 int main(void)
 {
+    /* the servers these tests start need a key (sessions and CSRF) */
+    setenv("SECRET_KEY", "phial-package-test-key-0123456789abcdef", 0);
     const char *t = getenv("PHIAL_TOP"), *b = getenv("PHIAL_BUILD");
     if (!t || !b) {
         SKIP(test_install, "PHIAL_TOP and PHIAL_BUILD unset (run through make test)");

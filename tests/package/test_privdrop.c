@@ -191,6 +191,8 @@ static void test_user_switch_needs_root(void)
 
 int main(void)
 {
+    /* the servers these tests start need a key (sessions and CSRF) */
+    setenv("SECRET_KEY", "phial-package-test-key-0123456789abcdef", 0);
     const char *b = getenv("PHIAL_BUILD");
     snprintf(exe, sizeof(exe), "%s/app", b && *b ? b : "build");
     snprintf(tmp, sizeof(tmp), "/tmp/phial-priv-XXXXXX");
