@@ -306,9 +306,6 @@ const char *ph_csrf_token(ph_request *req);
  * message of ph_csrf_check (PH_EMISUSE without security). */
 int ph_req_csrf_check(ph_request *req, const char **why);
 struct ph_form;
-/* The form bound to this request last (ph_form_bind records it), or NULL. */
-struct ph_form *ph_req_form_bound(const ph_request *req);
-void ph__req_bind_form(ph_request *req, struct ph_form *form);
 
 /* ---- serving ------------------------------------------------------------- */
 
@@ -342,6 +339,11 @@ typedef struct ph_app_limits {
 /* 0 or PH_EINVAL (a value is not a number; logged). */
 int ph_app_limits_get(const ph_app *app, ph_app_limits *out);
 
+/* The form bound to this request last (ph_form_bind records it), or NULL. */
+struct ph_form *ph_req_form_bound(const ph_request *req);
 PH_API_END
+
+/* Internal (not exported): shared by src/form and src/app. */
+void ph__req_bind_form(ph_request *req, struct ph_form *form);
 
 #endif

@@ -12,7 +12,7 @@
  *     ph_test_db_create(&db, models, nmodels, err, sizeof(err));
  *     ph_app *app = my_app_new();                   (routes, models, ...)
  *     ph_app_config_set(app, "DATABASE_URL", db.url);
- *     ph_test_app_ready(app, err, sizeof(err));     (database, templates, CSRF)
+ *     ph_test_app_ready(app, err, sizeof(err));     (database, templates)
  *     ph_test_client *c = ph_test_client_new(app);
  *     ph_test_response r = ph_test_get(c, "/");
  *     ... r.status == 200, strstr(r.body, "Hello") ...

@@ -33,12 +33,8 @@ struct ph_test_client {
 
 int ph_test_app_ready(ph_app *app, char *err, size_t errlen)
 {
-    /* as `run` does: database, folders, and the signed session with CSRF
-       (a fixed key for tests that set none) */
-    int rc = ph_app_config_default(app, "SECRET_KEY", "phial-test-client-key-not-for-production");
-    rc = rc < 0 ? rc : ph_app_use_database(app, err, errlen);
-    rc = rc < 0 ? rc : ph_app_use_folders(app, err, errlen);
-    return rc < 0 ? rc : ph_app_use_security(app, err, errlen);
+    int rc = ph_app_use_database(app, err, errlen);
+    return rc < 0 ? rc : ph_app_use_folders(app, err, errlen);
 }
 
 ph_test_client *ph_test_client_new(ph_app *app)

@@ -39,7 +39,9 @@ static int setup(fixture *f)
         ph_app_config_default(f->app, "TEMPLATE_FOLDER", "app/templates") < 0 ||
         ph_app_config_default(f->app, "STATIC_FOLDER", "app/static") < 0 ||
         app_views_register(f->app) < 0 || ph_app_models(f->app, app_models, app_nmodels) < 0 ||
-        ph_test_app_ready(f->app, err, sizeof(err)) < 0) {
+        ph_app_config_set(f->app, "SECRET_KEY", "tutorial-test-key-0123456789abcdef") < 0 ||
+        ph_test_app_ready(f->app, err, sizeof(err)) < 0 ||
+        ph_app_use_security(f->app, err, sizeof(err)) < 0) {
         fprintf(stderr, "  app: %s\n", err);
         return -1;
     }
