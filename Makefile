@@ -23,9 +23,11 @@ VERSION  := $(shell sed -n 's/^\#define PHIAL_VERSION_STRING "\(.*\)"/\1/p' incl
 SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
 SONAME   := libphial.so.$(SOMAJOR)
 
-# What the library links (phial.pc's Requires.private); the tutorial app
-# and the tools add nothing to it.
-PKGS     := libmicrohttpd sqlite3 libsodium jansson
+# What the library links: jansson is part of its API (json_t in http.h and
+# orm.h), so phial.pc Requires it; the rest are Requires.private.  The
+# tutorial app and the tools add nothing to it.
+PUBLIC_PKGS := jansson
+PKGS     := libmicrohttpd sqlite3 libsodium $(PUBLIC_PKGS)
 ifeq ($(PG),0)
 PGDEF    := -DPH_NO_POSTGRES
 else
@@ -115,7 +117,8 @@ $(BUILD)/$(SONAME) $(BUILD)/libphial.so: $(SHLIB)
 # phial.pc names the prefix it is installed under, so it is written by
 # `make install` (PHIAL_PC is the sed that fills tools/phial.pc.in).
 PHIAL_PC = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-               -e 's|@BINDIR@|$(BINDIR)|; s|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PKGS)|' \
+               -e 's|@BINDIR@|$(BINDIR)|; s|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PUBLIC_PKGS)|' \
+               -e 's|@REQUIRES_PRIVATE@|$(filter-out $(PUBLIC_PKGS),$(PKGS))|' \
                -e 's|@LIBS_PRIVATE@|$(UNISTRING_LIBS) -lpthread -lm|'
 
 # The tutorial's templates and static files, embedded (one-file deployment).
@@ -214,18 +217,6 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(APP_TEST_OBJ:.o=.d) $(TEST_LIB_OBJ:.o=.d) \
          $(TESTS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d) $(TOOLS:$(BUILD)/%=$(BUILD)/obj/tools/%.d)
-
-# ---- examples/todo: an application built on the public headers alone ----
-TODO_SRC := $(sort $(wildcard examples/todo/*.c))
-TODO_OBJ := $(TODO_SRC:%.c=$(BUILD)/obj/%.o)
-all: $(BUILD)/examples/todo $(BUILD)/tests/examples/test_todo
-$(BUILD)/examples/todo: $(TODO_OBJ) $(BUILD)/libphial.a
-	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -o $@ $(TODO_OBJ) $(BUILD)/libphial.a $(LIBS)
-$(BUILD)/tests/examples/test_todo: examples/todo/tests/test_todo.c $(filter-out %/main.o,$(TODO_OBJ)) $(BUILD)/libphial.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iexamples/todo -Itests -o $@ $< $(filter-out %/main.o,$(TODO_OBJ)) $(BUILD)/libphial.a $(LIBS)
--include $(TODO_OBJ:.o=.d)
 
 # What a program using the library links with (read by tests/readme).
 all: $(BUILD)/link-flags

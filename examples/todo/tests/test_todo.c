@@ -1,64 +1,56 @@
 /*
- * The Todo example's own tests, in process (ph_app_handle, no socket) on a
- * fresh SQLite file: the page, creating with tags (repeated tags once),
- * toggling, deleting with its tag links, the JSON API and its 400s, 404s
- * for missing todos -- each bad input leaving the database as it was --
- * and its size against the same app in Flask.
+ * The Todo example's own tests, with Phial's in-process test client (no
+ * socket) on a throwaway SQLite file: the page, creating with tags
+ * (repeated tags once), toggling, deleting with its tag links, the JSON
+ * API and its 400s, 404s for missing todos, a post without the page's
+ * CSRF token -- each bad input leaving the database as it was.  Built and
+ * run by `make test` against the installed Phial (pkg-config), like any
+ * application's tests.
  */
-#include "test.h"
-#include "todo.h"
+#include "../todo.h"
 
-#include <unistd.h>
+#include <phial/testing.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static int failed_checks, passed, failed;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failed_checks++;                                                                       \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);             \
+        }                                                                                          \
+    } while (0)
+#define CHECK_INT(a, b)                                                                            \
+    do {                                                                                           \
+        long long t_a = (long long)(a), t_b = (long long)(b);                                      \
+        if (t_a != t_b) {                                                                          \
+            failed_checks++;                                                                       \
+            fprintf(stderr, "  %s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a,    \
+                    #b, t_a, t_b);                                                                 \
+        }                                                                                          \
+    } while (0)
+#define CHECK_CONTAINS(hay, needle)                                                                \
+    do {                                                                                           \
+        const char *t_h = (hay);                                                                   \
+        if (!t_h || !strstr(t_h, (needle))) {                                                      \
+            failed_checks++;                                                                       \
+            fprintf(stderr, "  %s:%d: \"%s\" not found in:\n%s\n", __FILE__, __LINE__, (needle),   \
+                    t_h ? t_h : "(null)");                                                         \
+        }                                                                                          \
+    } while (0)
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        failed_checks = 0;                                                                         \
+        fn();                                                                                      \
+        printf("%s %s\n", failed_checks ? "FAIL" : "ok  ", #fn);                                   \
+        *(failed_checks ? &failed : &passed) += 1;                                                    \
+    } while (0)
 
 static ph_app *app;
-static char db_path[64];
-/* What a browser keeps: the session cookie and the page's CSRF token. */
-static char cookie[4096], token[512];
-
-typedef struct call {
-    ph_arena *arena;
-    ph_request *req;
-    ph_response res;
-} call;
-
-static void run(call *c, const char *method, const char *uri, const char *ctype, const char *body)
-{
-    c->arena = ph_arena_new(0);
-    c->req = ph_req_new(c->arena, app, method, uri);
-    if (ctype)
-        ph_req_add_header(c->req, "Content-Type", ctype);
-    if (cookie[0])
-        ph_req_add_header(c->req, "Cookie", cookie);
-    if (body) {
-        /* a form post carries the token its page gave, as the page's form does */
-        char *full = ph_arena_sprintf(c->arena, "%s%scsrf_token=%s", body, *body ? "&" : "",
-                                      token);
-        if (strcmp(ctype, "application/x-www-form-urlencoded") != 0)
-            full = (char *)body;
-        ph_req_set_body(c->req, full, strlen(full));
-        ph_req_parse_body(c->req, 100);
-    }
-    ph_res_init(&c->res, c->arena);
-    ph_app_handle(app, c->req, &c->res);
-    const char *set = ph_res_header_get(&c->res, "Set-Cookie");
-    if (set)
-        snprintf(cookie, sizeof(cookie), "%.*s", (int)strcspn(set, ";"), set);
-    const char *t = c->res.body.ptr ? strstr(c->res.body.ptr, "name=\"csrf_token\" value=\"") : NULL;
-    if (t) {
-        t += strlen("name=\"csrf_token\" value=\"");
-        snprintf(token, sizeof(token), "%.*s", (int)strcspn(t, "\""), t);
-    }
-}
-
-static const char *text(const call *c)
-{
-    return c->res.body.ptr ? c->res.body.ptr : "";
-}
-
-static void done(call *c)
-{
-    ph_arena_free(c->arena);
-}
+static ph_test_client *client;
 
 static int64_t count(const char *table)
 {
@@ -70,92 +62,94 @@ static int64_t count(const char *table)
     return n;
 }
 
-static const char *const form = "application/x-www-form-urlencoded";
+/* Posts form (name, value, ..., NULL) to path with the CSRF token of the
+ * index page, as the page's forms do. */
+static ph_test_response post(const char *path, const char *const *form)
+{
+    ph_test_response page = ph_test_get(client, "/");
+    const char *token = ph_test_form_value(client, &page, "csrf_token");
+    const char *full[16];
+    size_t n = 0;
+    for (; form[n] && n < 12; n++)
+        full[n] = form[n];
+    full[n++] = "csrf_token";
+    full[n++] = token ? token : "";
+    full[n] = NULL;
+    return ph_test_post_form(client, path, full);
+}
 
-/* With the app's CSRF protection on, a post without the page's token is
- * refused and writes nothing. */
+/* A post without the page's token is refused and writes nothing; so is a
+ * wrong token. */
 static void test_csrf_refused(void)
 {
-    call c;
-    run(&c, "POST", "/todos", form, "title=sneaky");
-    CHECK_INT(c.res.status, 400);
-    done(&c);
+    ph_test_response r = ph_test_post_form(client, "/todos", (const char *[]){"title", "x", NULL});
+    CHECK_INT(r.status, 400);
+    r = ph_test_post_form(client, "/todos",
+                          (const char *[]){"title", "x", "csrf_token", "forged", NULL});
+    CHECK_INT(r.status, 400);
     CHECK_INT(count("todo"), 0);
 }
 
 static void test_pages(void)
 {
-    call c;
-    run(&c, "GET", "/", NULL, NULL);
-    CHECK_INT(c.res.status, 200);
-    CHECK_CONTAINS(text(&c), "Nothing to do.");
-    done(&c);
-    run(&c, "POST", "/todos", form, "title=+Buy+milk+&tags=home%2C+errands%2C+home%2C+");
-    CHECK_INT(c.res.status, 302);
-    CHECK_STR(ph_res_header_get(&c.res, "Location"), "/");
-    done(&c);
+    ph_test_response r = ph_test_get(client, "/");
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "Nothing to do.");
+    r = post("/todos", (const char *[]){"title", " Buy milk ", "tags", "home, errands, home, ", NULL});
+    CHECK_INT(r.status, 302);
+    CHECK_CONTAINS(ph_test_response_header(&r, "Location"), "/");
     CHECK_INT(count("todo"), 1);
     CHECK_INT(count("tag"), 2);
     CHECK_INT(count("todo_tag"), 2);
-    run(&c, "GET", "/", NULL, NULL);
-    CHECK_CONTAINS(text(&c), "Buy milk <small>#home</small> <small>#errands</small>\n");
-    CHECK_CONTAINS(text(&c), "<button>Done</button>");
-    done(&c);
+    r = ph_test_get(client, "/");
+    CHECK_CONTAINS(r.body, "Buy milk <small>#home</small> <small>#errands</small>\n");
+    CHECK_CONTAINS(r.body, "<button>Done</button>");
     /* a second todo reuses the existing tag */
-    run(&c, "POST", "/todos", form, "title=Call+%3Cmum%3E&tags=home");
-    CHECK_INT(c.res.status, 302);
-    done(&c);
+    r = post("/todos", (const char *[]){"title", "Call <mum>", "tags", "home", NULL});
+    CHECK_INT(r.status, 302);
     CHECK_INT(count("tag"), 2);
-    run(&c, "GET", "/", NULL, NULL);
-    CHECK_CONTAINS(text(&c), "Call &lt;mum&gt;"); /* escaped */
-    done(&c);
-    run(&c, "POST", "/todos/1/toggle", form, "");
-    CHECK_INT(c.res.status, 302);
-    done(&c);
-    run(&c, "GET", "/", NULL, NULL);
-    CHECK_CONTAINS(text(&c), "<li class=\"done\">Buy milk");
-    CHECK_CONTAINS(text(&c), "<button>Undo</button>");
-    done(&c);
+    r = ph_test_get(client, "/");
+    CHECK_CONTAINS(r.body, "Call &lt;mum&gt;"); /* escaped */
+    r = post("/todos/1/toggle", (const char *[]){NULL});
+    CHECK_INT(r.status, 302);
+    r = ph_test_get(client, "/");
+    CHECK_CONTAINS(r.body, "<li class=\"done\">Buy milk");
+    CHECK_CONTAINS(r.body, "<button>Undo</button>");
 }
 
 static void test_bad_input_changes_nothing(void)
 {
-    static const char *const bad[] = {
-        "title=", "title=+++", "tags=x",
-        "title=ok&tags=an-exceedingly-long-tag-name-that-cannot-fit-in-fifty-chars",
-        "title=0123456789012345678901234567890123456789012345678901234567890123456789"
-        "0123456789012345678901234567890123456789012345678901234567890123456789"
-        "0123456789012345678901234567890123456789012345678901234567890123456789",
+    static const char *const bad[][4] = {
+        {"title", "", NULL, NULL},
+        {"title", "   ", NULL, NULL},
+        {"tags", "x", NULL, NULL},
+        {"title", "ok", "tags", "an-exceedingly-long-tag-name-that-cannot-fit-in-fifty-chars"},
+        {"title",
+         "0123456789012345678901234567890123456789012345678901234567890123456789"
+         "0123456789012345678901234567890123456789012345678901234567890123456789"
+         "0123456789012345678901234567890123456789012345678901234567890123456789",
+         NULL, NULL},
+        {"title", "not \xff UTF-8", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        call c;
-        run(&c, "POST", "/todos", form, bad[i]);
-        CHECK_INT(c.res.status, 400);
-        done(&c);
+        const char *form[5] = {bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL};
+        ph_test_response r = post("/todos", form);
+        CHECK_INT(r.status, 400);
     }
     CHECK_INT(count("todo"), 2);
     CHECK_INT(count("tag"), 2);
-    call c;
-    run(&c, "POST", "/todos/99/toggle", form, "");
-    CHECK_INT(c.res.status, 404);
-    done(&c);
-    run(&c, "POST", "/todos/99/delete", form, "");
-    CHECK_INT(c.res.status, 404);
-    done(&c);
-    run(&c, "GET", "/todos/1/toggle", NULL, NULL);
-    CHECK_INT(c.res.status, 405);
-    done(&c);
+    CHECK_INT(post("/todos/99/toggle", (const char *[]){NULL}).status, 404);
+    CHECK_INT(post("/todos/99/delete", (const char *[]){NULL}).status, 404);
+    CHECK_INT(ph_test_get(client, "/todos/1/toggle").status, 405);
 }
 
 static void test_json_api(void)
 {
-    call c;
-    run(&c, "POST", "/api/todos", "application/json",
-        "{\"title\": \"Write report\", \"tags\": [\"work\", \"work\"]}");
-    CHECK_INT(c.res.status, 201);
-    CHECK_CONTAINS(text(&c), "{\"id\":3,\"title\":\"Write report\",\"done\":false,");
-    CHECK_CONTAINS(text(&c), "\"tags\":[{\"id\":3,\"name\":\"work\"}]}");
-    done(&c);
+    ph_test_response r =
+        ph_test_post_json(client, "/api/todos", "{\"title\": \"Write report\", \"tags\": [\"work\", \"work\"]}");
+    CHECK_INT(r.status, 201);
+    CHECK_CONTAINS(r.body, "{\"id\":3,\"title\":\"Write report\",\"done\":false,");
+    CHECK_CONTAINS(r.body, "\"tags\":[{\"id\":3,\"name\":\"work\"}]}");
     static const char *const bad[][2] = {
         {"text/plain", "{\"title\": \"x\"}"},
         {"application/json", "{\"title\": "},
@@ -163,69 +157,59 @@ static void test_json_api(void)
         {"application/json", "{\"title\": \"   \"}"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        run(&c, "POST", "/api/todos", bad[i][0], bad[i][1]);
-        CHECK_INT(c.res.status, 400);
-        done(&c);
+        ph_test_request req = {.method = "POST", .path = "/api/todos", .body = bad[i][1],
+                               .body_len = strlen(bad[i][1]), .content_type = bad[i][0]};
+        CHECK_INT(ph_test_client_open(client, &req, &r), 0);
+        CHECK_INT(r.status, 400);
     }
     CHECK_INT(count("todo"), 3);
-    run(&c, "GET", "/api/todos", NULL, NULL);
-    CHECK_INT(c.res.status, 200);
-    CHECK_STR(c.res.content_type, "application/json");
-    CHECK_CONTAINS(text(&c), "[{\"id\":1,\"title\":\"Buy milk\",\"done\":true,");
-    CHECK_CONTAINS(text(&c), "\"tags\":[{\"id\":1,\"name\":\"home\"},{\"id\":2,\"name\":\"errands\"}]}");
-    done(&c);
+    r = ph_test_get(client, "/api/todos");
+    CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.content_type, "application/json");
+    CHECK_CONTAINS(r.body, "[{\"id\":1,\"title\":\"Buy milk\",\"done\":true,");
+    CHECK_CONTAINS(r.body, "\"tags\":[{\"id\":1,\"name\":\"home\"},{\"id\":2,\"name\":\"errands\"}]}");
 }
 
 static void test_delete(void)
 {
-    call c;
-    run(&c, "POST", "/todos/1/delete", form, "");
-    CHECK_INT(c.res.status, 302);
-    done(&c);
+    CHECK_INT(post("/todos/1/delete", (const char *[]){NULL}).status, 302);
     CHECK_INT(count("todo"), 2);
     CHECK_INT(count("todo_tag"), 2); /* its two links went with it */
     CHECK_INT(count("tag"), 3);      /* tags stay */
 }
 
-static void test_size_against_flask(void)
-{
-    const char *top = getenv("PHIAL_TOP");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "sh %s/examples/todo/tests/lines.sh", top && *top ? top : ".");
-    CHECK_INT(system(cmd), 0);
-}
-
 int main(void)
 {
-    const char *top = getenv("PHIAL_TOP");
-    char dir[512], url[128], err[256];
-    snprintf(db_path, sizeof(db_path), "/tmp/phial-todo-%ld.db", (long)getpid());
-    snprintf(url, sizeof(url), "sqlite:///%s", db_path);
-    snprintf(dir, sizeof(dir), "%s/examples/todo/templates", top && *top ? top : ".");
-    app = ph_app_new("todo");
-    CHECK(app != NULL);
-    if (!app)
-        TEST_END();
-    ph_app_set_access_log(app, false);
-    ph_app_config_set(app, "DATABASE_URL", url);
-    CHECK_INT(todo_setup(app), 0);
-    ph_app_config_set(app, "SECRET_KEY", "todo-test-secret-key-0123456789abcdef");
-    CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
-    CHECK_INT(ph_app_use_security(app, err, sizeof(err)), 0);
-    CHECK_INT(ph_app_use_templates(app, dir, err, sizeof(err)), 0);
-    CHECK_INT(ph_orm_create_all(ph_app_thread_conn(app), todo_models, 3), 0);
-    RUN(test_csrf_refused);
-    RUN(test_pages);
-    RUN(test_bad_input_changes_nothing);
-    RUN(test_json_api);
-    RUN(test_delete);
-    RUN(test_size_against_flask);
-    ph_app_free(app);
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[80];
-        snprintf(p, sizeof(p), "%s%s", db_path, suffix[i]);
-        unlink(p);
+    char err[256];
+    ph_test_db db;
+    if (ph_test_db_create(&db, todo_models, 3, err, sizeof(err)) < 0) {
+        fprintf(stderr, "database: %s\n", err);
+        return 1;
     }
-    TEST_END();
+    app = ph_app_new("todo");
+    int rc = app ? todo_setup(app) : PH_ENOMEM;
+    if (rc == 0) {
+        ph_app_set_access_log(app, false);
+        if (ph_app_config_set(app, "DATABASE_URL", db.url) < 0 ||
+            ph_app_config_set(app, "SECRET_KEY", "todo-test-secret-key-0123456789abcdef") < 0 ||
+            ph_test_app_ready(app, err, sizeof(err)) < 0 ||
+            ph_app_use_security(app, err, sizeof(err)) < 0)
+            rc = PH_EINVAL;
+    }
+    client = rc == 0 ? ph_test_client_new(app) : NULL;
+    if (client) {
+        RUN(test_csrf_refused);
+        RUN(test_pages);
+        RUN(test_bad_input_changes_nothing);
+        RUN(test_json_api);
+        RUN(test_delete);
+    } else {
+        fprintf(stderr, "app: %s\n", rc ? err : "out of memory");
+        failed++;
+    }
+    ph_test_client_free(client);
+    ph_app_free(app);
+    ph_test_db_destroy(&db);
+    printf("%d passed, %d failed, 0 skipped\n", passed, failed);
+    return failed ? 1 : 0;
 }
