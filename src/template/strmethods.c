@@ -232,7 +232,7 @@ static int do_split(ph__rs *rs, ph_slice s, bool safe, const V *sep, const V *ma
             }
         }
     } else {
-        ph_slice x;
+        ph_slice x = {0};
         int rc = need_str(rs, sep, "split", &x);
         if (rc < 0)
             return rc;
@@ -734,7 +734,7 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
         return do_splitlines(rs, s, safe, k && ph__truthy(k), out);
     }
     if (IS("find") || IS("rfind") || IS("index") || IS("rindex") || IS("count")) {
-        ph_slice x;
+        ph_slice x = {0};
         if ((rc = need_str(rs, nargs ? &args[0] : NULL, "find", &x)) < 0)
             return rc;
         size_t b0, b1;
@@ -867,7 +867,7 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
         return 0;
     }
     if (IS("partition") || IS("rpartition")) {
-        ph_slice x;
+        ph_slice x = {0};
         if ((rc = need_str(rs, nargs ? &args[0] : NULL, "partition", &x)) < 0)
             return rc;
         if (!x.len)
@@ -892,7 +892,7 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
         return 0;
     }
     if (IS("removeprefix") || IS("removesuffix")) {
-        ph_slice x;
+        ph_slice x = {0};
         if ((rc = need_str(rs, nargs ? &args[0] : NULL, "removeprefix", &x)) < 0)
             return rc;
         bool pre = IS("removeprefix");
