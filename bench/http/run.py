@@ -55,6 +55,9 @@ WORKLOADS = [
 NGINX_PATHS = {"hello": "/", "json": "/json", "plaintext": "/plaintext"}
 SERVERS = ["phial", "peer", "baseline", "nginx"]
 COMMENT = "comment_content=A+very+good+dog."
+# Phial's run refuses to serve without a key for sessions and CSRF tokens
+# (and, started as root as on the bench machine, without ALLOW_ROOT).
+BENCH_SECRET_KEY = "bench-secret-key-not-for-production"
 
 
 def log(msg):
@@ -211,8 +214,8 @@ class Server:
     def start(self):
         env = dict(os.environ, DATABASE_URL=self.url)
         if self.name == "phial":
-            env.update(ACCESS_LOG="0", LOG_LEVEL="warn",
-                       TEMPLATE_FOLDER=os.path.join(TOP, "app/templates"),
+            env.update(ACCESS_LOG="0", LOG_LEVEL="warn", SECRET_KEY=BENCH_SECRET_KEY,
+                       ALLOW_ROOT="1", TEMPLATE_FOLDER=os.path.join(TOP, "app/templates"),
                        STATIC_FOLDER=os.path.join(TOP, "app/static"))
             cmd = [os.path.join(RELEASE, "app"), "run", "--host", "127.0.0.1",
                    "--port", str(self.port)]
