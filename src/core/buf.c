@@ -129,7 +129,8 @@ int ph_buf_reserve(ph_buf *b, size_t n)
 
 int ph_buf_append(ph_buf *b, const void *p, size_t n)
 {
-    if (ph_buf_reserve(b, n) != 0)
+    /* room already (the common case): no call; failed buffers have none */
+    if (!(b->ptr && !b->failed && b->cap - b->len > n) && ph_buf_reserve(b, n) != 0)
         return PH_ENOMEM;
     if (n)
         memcpy(b->ptr + b->len, p, n);
@@ -145,7 +146,11 @@ int ph_buf_puts(ph_buf *b, const char *s)
 
 int ph_buf_putc(ph_buf *b, char c)
 {
-    return ph_buf_append(b, &c, 1);
+    if (!(b->ptr && !b->failed && b->cap - b->len > 1) && ph_buf_reserve(b, 1) != 0)
+        return PH_ENOMEM;
+    b->ptr[b->len++] = c;
+    b->ptr[b->len] = '\0';
+    return 0;
 }
 
 int ph_buf_slice(ph_buf *b, ph_slice s)

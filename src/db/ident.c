@@ -180,10 +180,14 @@ static int cmp(const void *key, const void *elem)
 int ph_db_put_ident(ph_buf *b, const char *name)
 {
     ph_buf_putc(b, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            ph_buf_putc(b, '"');
-        ph_buf_putc(b, *p);
+    /* a run without quotes at a time: names rarely have any */
+    for (const char *p = name;;) {
+        size_t n = strcspn(p, "\"");
+        ph_buf_append(b, p, n);
+        if (!p[n])
+            break;
+        ph_buf_append(b, "\"\"", 2);
+        p += n + 1;
     }
     return ph_buf_putc(b, '"');
 }

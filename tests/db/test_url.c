@@ -144,7 +144,12 @@ static void test_identifiers(void)
     ph_db_put_ident_min(&b, PH_DB_SQLITE, "Mixed");
     ph_buf_putc(&b, ' ');
     ph_db_put_ident_min(&b, PH_DB_POSTGRES, "pet_name");
-    CHECK_STR(b.ptr, "\"user\" \"we\"\"ird\" \"user\" user \"order\" \"Mixed\" pet_name");
+    ph_buf_putc(&b, ' ');
+    ph_db_put_ident(&b, "\"a\"\"");
+    ph_buf_putc(&b, ' ');
+    ph_db_put_ident(&b, "");
+    CHECK_STR(b.ptr, "\"user\" \"we\"\"ird\" \"user\" user \"order\" \"Mixed\" pet_name "
+                     "\"\"\"a\"\"\"\"\" \"\"");
     ph_buf_free(&b);
 }
 
