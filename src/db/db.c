@@ -622,12 +622,21 @@ int ph_db_query_int(ph_db_conn *c, const char *sql, const ph_val *params, size_t
 
 /* ---- transactions ---------------------------------------------------------------------------- */
 
+/* BEGIN, COMMIT, ROLLBACK: on SQLite through the statement cache (prepared
+ * once per connection, not parsed at every transaction); on PostgreSQL as a
+ * simple query, which may be retried on a new connection at BEGIN. */
+static int tx_statement(ph_db_conn *c, const char *sql)
+{
+    if (c->dialect == PH_DB_SQLITE)
+        return ph_db_exec(c, sql, NULL, 0);
+    return ph_db_exec_script(c, sql);
+}
+
 int ph_db_begin(ph_db_conn *c, bool write)
 {
     if (c->in_tx)
         return ph__db_error(c, PH_EMISUSE, "a transaction is already open");
-    int rc =
-        ph_db_exec_script(c, c->dialect == PH_DB_SQLITE && write ? "BEGIN IMMEDIATE" : "BEGIN");
+    int rc = tx_statement(c, c->dialect == PH_DB_SQLITE && write ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rc == 0)
         c->in_tx = true;
     return rc;
@@ -637,13 +646,13 @@ int ph_db_commit(ph_db_conn *c)
 {
     if (!c->in_tx)
         return ph__db_error(c, PH_EMISUSE, "no transaction is open");
-    int rc = ph_db_exec_script(c, "COMMIT");
+    int rc = tx_statement(c, "COMMIT");
     if (rc && c->in_tx && !c->lost) {
         /* SQLite keeps the transaction open after a failed COMMIT (busy):
            end it so the database is unchanged and the connection usable. */
         char msg[sizeof(c->errmsg)];
         memcpy(msg, c->errmsg, sizeof(msg));
-        ph_db_exec_script(c, "ROLLBACK");
+        tx_statement(c, "ROLLBACK");
         memcpy(c->errmsg, msg, sizeof(msg));
     }
     c->in_tx = false;
@@ -657,7 +666,7 @@ int ph_db_rollback(ph_db_conn *c)
     c->in_tx = false;
     if (c->lost)
         return 0; /* the server ended it with the connection */
-    return ph_db_exec_script(c, "ROLLBACK");
+    return tx_statement(c, "ROLLBACK");
 }
 
 bool ph_db_in_transaction(const ph_db_conn *c)
