@@ -18,11 +18,10 @@
 #define TIME_B64 11 /* 8 bytes */
 #define TAG_B64 43  /* 32 bytes */
 
-static void token_tag(const unsigned char key[PH__KEY_BYTES], const char *secret,
+static void token_tag(const crypto_auth_hmacsha256_state *keyed, const char *secret,
                       const unsigned char when[8], unsigned char tag[32])
 {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, PH__KEY_BYTES);
+    crypto_auth_hmacsha256_state st = *keyed;
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)secret, strlen(secret));
     crypto_auth_hmacsha256_update(&st, when, 8);
     crypto_auth_hmacsha256_final(&st, tag);
@@ -45,7 +44,7 @@ int ph_csrf_token_new(const ph_security *sec, ph_usersession *s, ph_arena *a, ti
     uint64_t t = (uint64_t)now;
     for (int i = 7; i >= 0; i--, t >>= 8)
         when[i] = (unsigned char)(t & 0xff);
-    token_tag(sec->csrf_keys[0], secret, when, tag);
+    token_tag(&sec->csrf_macs[0], secret, when, tag);
     char *tok = ph_arena_alloc(a, TIME_B64 + 1 + TAG_B64 + 1);
     if (!tok)
         return PH_ENOMEM;
@@ -83,7 +82,7 @@ int ph_csrf_check(const ph_security *sec, const ph_usersession *s, const char *t
         return PH_EINVAL;
     bool ok = false;
     for (int k = 0; k < sec->nkeys && !ok; k++) {
-        token_tag(sec->csrf_keys[k], secret, when, want);
+        token_tag(&sec->csrf_macs[k], secret, when, want);
         ok = sodium_memcmp(tag, want, 32) == 0;
     }
     if (!ok)

@@ -10,6 +10,8 @@
 
 #include <pthread.h>
 
+#include <sodium.h>
+
 #define PH__KEY_BYTES 32
 #define PH__MAX_KEYS 8 /* SECRET_KEY plus up to 7 fallbacks */
 
@@ -17,6 +19,10 @@ struct ph_security {
     ph_security_config cfg;
     unsigned char session_keys[PH__MAX_KEYS][PH__KEY_BYTES]; /* [0] signs */
     unsigned char csrf_keys[PH__MAX_KEYS][PH__KEY_BYTES];
+    /* HMAC states with each key already absorbed: a tag copies one and
+     * hashes only its message (keying costs two SHA-256 blocks a call) */
+    crypto_auth_hmacsha256_state session_macs[PH__MAX_KEYS];
+    crypto_auth_hmacsha256_state csrf_macs[PH__MAX_KEYS];
     int nkeys;
     pthread_mutex_t lock; /* password-hash slots */
     pthread_cond_t cond;

@@ -170,6 +170,10 @@ static int add_key(ph_security *sec, const char *secret, size_t n, char *err, si
     }
     derive(secret, n, "phial.usersession", sec->session_keys[sec->nkeys]);
     derive(secret, n, "phial.csrf", sec->csrf_keys[sec->nkeys]);
+    crypto_auth_hmacsha256_init(&sec->session_macs[sec->nkeys], sec->session_keys[sec->nkeys],
+                                PH__KEY_BYTES);
+    crypto_auth_hmacsha256_init(&sec->csrf_macs[sec->nkeys], sec->csrf_keys[sec->nkeys],
+                                PH__KEY_BYTES);
     sec->nkeys++;
     return 0;
 }

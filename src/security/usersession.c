@@ -28,11 +28,10 @@ static ph_usersession *session_new(ph_arena *a)
     return s;
 }
 
-static void sign(const unsigned char key[PH__KEY_BYTES], const char *msg, size_t n,
+static void sign(const crypto_auth_hmacsha256_state *keyed, const char *msg, size_t n,
                  unsigned char tag[crypto_auth_hmacsha256_BYTES])
 {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, PH__KEY_BYTES);
+    crypto_auth_hmacsha256_state st = *keyed;
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, n);
     crypto_auth_hmacsha256_final(&st, tag);
 }
@@ -156,7 +155,7 @@ ph_usersession *ph_usersession_decode(const ph_security *sec, ph_arena *a, const
         goto done;
     bool ok = false;
     for (int k = 0; k < sec->nkeys && !ok; k++) {
-        sign(sec->session_keys[k], cookie, plen, want);
+        sign(&sec->session_macs[k], cookie, plen, want);
         ok = sodium_memcmp(tag, want, sizeof(tag)) == 0;
     }
     if (!ok)
@@ -217,7 +216,7 @@ int ph_usersession_encode(const ph_security *sec, const ph_usersession *s, ph_ar
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     size_t plen = strlen(v);
     unsigned char tag[crypto_auth_hmacsha256_BYTES];
-    sign(sec->session_keys[0], v, plen, tag);
+    sign(&sec->session_macs[0], v, plen, tag);
     v[plen] = '.';
     sodium_bin2base64(v + plen + 1, TAG_B64 + 1, tag, sizeof(tag),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);

@@ -280,6 +280,50 @@ static void csrf_tokens(void)
     ph_security_free(rotated);
 }
 
+/* The tags are plain HMAC-SHA256 under keys derived as
+ * HMAC-SHA256(SECRET_KEY, label), whatever shortcut signing takes: a cookie
+ * and a token checked here with libsodium's one-shot call. */
+static void signatures_are_plain_hmac(void)
+{
+    ph_security *sec = make(KEY_A, NULL);
+    ph_arena *a = ph_arena_new(0);
+    unsigned char skey[32], ckey[32], want[32], got[32];
+    crypto_auth_hmacsha256_state st;
+    const char *labels[] = {"phial.usersession", "phial.csrf"};
+    unsigned char *keys[] = {skey, ckey};
+    for (int i = 0; i < 2; i++) {
+        crypto_auth_hmacsha256_init(&st, (const unsigned char *)KEY_A, strlen(KEY_A));
+        crypto_auth_hmacsha256_update(&st, (const unsigned char *)labels[i], strlen(labels[i]));
+        crypto_auth_hmacsha256_final(&st, keys[i]);
+    }
+    ph_usersession *s = ph_usersession_decode(sec, a, NULL, 1000, NULL);
+    char *cookie, *token;
+    CHECK_INT(ph_csrf_token_new(sec, s, a, 1000, &token), 0);
+    CHECK_INT(ph_usersession_encode(sec, s, a, 1000, &cookie), 0);
+    /* cookie: payload "." base64url(HMAC(session key, payload)) */
+    const char *dot = strrchr(cookie, '.');
+    size_t n;
+    CHECK(dot && sodium_base642bin(got, sizeof(got), dot + 1, strlen(dot + 1), NULL, &n, NULL,
+                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 && n == 32);
+    crypto_auth_hmacsha256(want, (const unsigned char *)cookie, (size_t)(dot - cookie), skey);
+    CHECK(memcmp(got, want, 32) == 0);
+    /* token: base64url(time) "." base64url(HMAC(csrf key, secret || time)) */
+    unsigned char when[8];
+    const char *secret = ph_usersession_lookup(s, PH__CSRF_KEY);
+    CHECK(secret && sodium_base642bin(when, sizeof(when), token, 11, NULL, &n, NULL,
+                                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 && n == 8);
+    CHECK(sodium_base642bin(got, sizeof(got), token + 12, strlen(token + 12), NULL, &n, NULL,
+                            sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 && n == 32);
+    size_t sl = secret ? strlen(secret) : 0;
+    unsigned char *msg = ph_arena_alloc(a, sl + 8);
+    memcpy(msg, secret ? secret : "", sl);
+    memcpy(msg + sl, when, 8);
+    crypto_auth_hmacsha256(want, msg, sl + 8, ckey);
+    CHECK(memcmp(got, want, 32) == 0);
+    ph_arena_free(a);
+    ph_security_free(sec);
+}
+
 static void password_hash_and_verify(void)
 {
     ph_security *sec = make(KEY_A, NULL);
@@ -419,6 +463,7 @@ int main(void)
     RUN(session_expiry_and_rotation);
     RUN(session_too_big_is_refused);
     RUN(csrf_tokens);
+    RUN(signatures_are_plain_hmac);
     RUN(password_hash_and_verify);
     RUN(password_hash_is_capped);
     RUN(instance_key_file);
