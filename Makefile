@@ -27,7 +27,7 @@ SONAME   := libphial.so.$(SOMAJOR)
 # orm.h), so phial.pc Requires it; the rest are Requires.private.  The
 # tutorial app and the tools add nothing to it.
 PUBLIC_PKGS := jansson
-PKGS     := libmicrohttpd sqlite3 libsodium $(PUBLIC_PKGS)
+PKGS     := libuv sqlite3 libsodium $(PUBLIC_PKGS)
 ifeq ($(PG),0)
 PGDEF    := -DPH_NO_POSTGRES
 else

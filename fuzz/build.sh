@@ -6,7 +6,7 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 CC=${CC:-clang}
-PKGS="libmicrohttpd sqlite3 libpq libsodium jansson"
+PKGS="libuv sqlite3 libpq libsodium jansson"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(pkg-config --cflags $PKGS 2>/dev/null)"
 SAN="-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer"
 LIBS="$(pkg-config --libs $PKGS 2>/dev/null) $(pkg-config --libs libunistring 2>/dev/null || echo -lunistring) -lpthread -lm"

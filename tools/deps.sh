@@ -10,7 +10,7 @@
 set -e
 what=${1:-all}
 # building and serving: compiler, pkg-config and the libraries Phial links
-run="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev
+run="build-essential pkg-config libuv1-dev libsqlite3-dev libpq-dev libsodium-dev
      libjansson-dev libunistring-dev"
 # the tests: a throwaway PostgreSQL, Jinja2 and Flask-SQLAlchemy (expected
 # outputs), the sqlite3 shell, libcurl for test and benchmark clients

@@ -333,7 +333,7 @@ typedef struct ph_app_limits {
     size_t max_header_size;      /* MAX_HEADER_SIZE (all headers), default 16 KiB */
     size_t max_form_parts;       /* MAX_FORM_PARTS, default 1000 */
     unsigned connection_timeout; /* CONNECTION_TIMEOUT seconds, default 30 */
-    unsigned connection_limit;   /* CONNECTION_LIMIT per worker, default 1000 */
+    unsigned connection_limit;   /* CONNECTION_LIMIT per worker, default 4096 */
     unsigned shutdown_timeout;   /* SHUTDOWN_TIMEOUT seconds, default 10 */
 } ph_app_limits;
 /* 0 or PH_EINVAL (a value is not a number; logged). */

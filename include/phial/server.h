@@ -1,12 +1,14 @@
 /*
  * The server: a supervisor process owning the listening socket and N
- * worker processes, each running a libmicrohttpd daemon (epoll, optional
- * thread pool) on that socket.  A worker that dies is replaced; a worker
- * exits when its supervisor dies; SIGTERM/SIGINT stop accepting, let the
- * requests in flight finish (bounded by SHUTDOWN_TIMEOUT) and exit 0.
+ * worker processes sharing it.  Each worker runs Phial's own strict
+ * HTTP/1.1 connection layer on a libuv event loop and a pool of handler
+ * threads; handlers never run on the loop thread.  A worker that dies is
+ * replaced; a worker exits when its supervisor dies; SIGTERM/SIGINT stop
+ * accepting (after taking what is already queued), let the requests in
+ * flight finish (bounded by SHUTDOWN_TIMEOUT) and exit 0.
  *
- * The server translates between libmicrohttpd and ph_request/ph_response:
- * the app's handler sees one call with the complete request.
+ * The app's handler sees one call with the complete request, built with
+ * ph_req_new / ph_req_add_header / ph_req_set_body / ph_req_parse_body.
  */
 #ifndef PHIAL_SERVER_H
 #define PHIAL_SERVER_H
@@ -20,7 +22,7 @@ typedef struct ph_server_options {
     const char *host; /* "127.0.0.1" */
     int port;         /* 5000 */
     int workers;      /* processes; 0: one per core */
-    int threads;      /* threads per worker; 0 or 1: one event-loop thread */
+    int threads;      /* handler threads per worker; 0: 4 per core (at most 64) */
 } ph_server_options;
 
 /* Defaults, then HOST, PORT, WORKERS, THREADS from the environment.  0 or

@@ -83,7 +83,7 @@ struct ph_app {
 
 static const kv builtin_defaults[] = {
     {"MAX_CONTENT_LENGTH", "1048576"}, {"MAX_URL_LENGTH", "8192"},   {"MAX_HEADER_SIZE", "16384"},
-    {"MAX_FORM_PARTS", "1000"},        {"CONNECTION_TIMEOUT", "30"}, {"CONNECTION_LIMIT", "1000"},
+    {"MAX_FORM_PARTS", "1000"},        {"CONNECTION_TIMEOUT", "30"}, {"CONNECTION_LIMIT", "4096"},
     {"SHUTDOWN_TIMEOUT", "10"},
 };
 

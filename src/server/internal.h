@@ -1,17 +1,56 @@
 /*
- * What the files of the server layer share: the worker's entry point.
+ * What the files of the server layer share: the worker's entry point and
+ * the handler thread pool.
  */
 #ifndef PHIAL_SERVER_INTERNAL_H
 #define PHIAL_SERVER_INTERNAL_H
 
 #include "phial/server.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
+/* The server's own settings beyond ph_app_limits, read from the app's
+ * config at start-up (see the README's limits table). */
+typedef struct ph__server_cfg {
+    unsigned header_timeout_ms; /* HEADER_TIMEOUT: whole head, from its first byte */
+    unsigned body_timeout_ms;   /* BODY_TIMEOUT: whole body, from the end of the head */
+    unsigned idle_timeout_ms;   /* CONNECTION_TIMEOUT: keep-alive idle, and write progress */
+    unsigned per_address;       /* CONNECTION_LIMIT_PER_ADDRESS (per worker) */
+} ph__server_cfg;
+
+/* Reads the settings above; 0 or PH_EINVAL (logged). */
+int ph__server_cfg_get(const ph_app *app, const ph_app_limits *lim, ph__server_cfg *out);
+
 /* Runs one worker on listen_fd until SIGTERM/SIGINT or the death of
- * parent; never returns (exits 0 after draining, 1 if MHD cannot start). */
-_Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, int listen_fd, int threads,
-                              pid_t parent);
+ * parent; never returns (exits 0 after draining, 1 if it cannot start). */
+_Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg,
+                              int listen_fd, int threads, pid_t parent);
+
+/* ---- the handler thread pool (pool.c) ------------------------------------ */
+
+/* A unit of work: run(job) on a pool thread, then done(job) back on the
+ * loop thread (through the wake-up the pool was made with). */
+typedef struct ph__job {
+    struct ph__job *next;
+    void (*run)(struct ph__job *job, void *thread_ctx);
+} ph__job;
+
+typedef struct ph__pool ph__pool;
+
+/* Starts n threads (signals blocked in them).  wake(wake_ud) is called
+ * from a pool thread each time a job is finished.  thread_ctx_size bytes
+ * of zeroed per-thread memory are given to every run.  NULL on failure. */
+ph__pool *ph__pool_new(int n, size_t thread_ctx_size, void (*wake)(void *), void *wake_ud);
+/* Queues n jobs linked first..last through next (loop thread), waking at
+ * most n waiting threads. */
+void ph__pool_submit(ph__pool *p, ph__job *first, ph__job *last, int n);
+/* Takes every finished job, oldest first (loop thread); NULL when none. */
+ph__job *ph__pool_take_done(ph__pool *p);
+/* Stops the threads once the queue is empty, joins them (their thread
+ * state is released by the app's thread hooks) and frees the pool. */
+void ph__pool_free(ph__pool *p);
 
 /* After binding: switches to RUN_AS_USER when started as root, refuses
  * root without it unless ALLOW_ROOT=1 (privdrop.c).  0, or PH_EDENIED

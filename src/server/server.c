@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,7 +43,7 @@ static int bad(char *err, size_t errlen, const char *what, const char *value)
 
 int ph_server_options_init(ph_server_options *o, char *err, size_t errlen)
 {
-    *o = (ph_server_options){.host = "127.0.0.1", .port = 5000, .workers = 0, .threads = 1};
+    *o = (ph_server_options){.host = "127.0.0.1", .port = 5000, .workers = 0, .threads = 0};
     const char *v;
     if ((v = getenv("HOST")) && *v)
         o->host = v;
@@ -102,6 +103,38 @@ int ph_server_options_parse(ph_server_options *o, int argc, char **argv, char *e
     return 0;
 }
 
+/* A whole number of seconds from the config, def when unset; PH_EINVAL
+ * (logged) when not in 1..86400. */
+static int seconds(const ph_app *app, const char *key, int64_t def, unsigned *out)
+{
+    int64_t v;
+    if (ph_app_config_int(app, key, def, &v) < 0 || v < 1 || v > 86400) {
+        ph_log_error("config %s: not a number of seconds in 1..86400: \"%s\"", key,
+                     ph_app_config_get(app, key));
+        return PH_EINVAL;
+    }
+    *out = (unsigned)v * 1000;
+    return 0;
+}
+
+int ph__server_cfg_get(const ph_app *app, const ph_app_limits *lim, ph__server_cfg *out)
+{
+    unsigned idle = lim->connection_timeout ? lim->connection_timeout : 1;
+    int64_t per;
+    if (seconds(app, "HEADER_TIMEOUT", idle < 10 ? idle : 10, &out->header_timeout_ms) < 0 ||
+        seconds(app, "BODY_TIMEOUT", idle, &out->body_timeout_ms) < 0)
+        return PH_EINVAL;
+    out->idle_timeout_ms = idle * 1000;
+    if (ph_app_config_int(app, "CONNECTION_LIMIT_PER_ADDRESS", 256, &per) < 0 || per < 1 ||
+        per > 1000000) {
+        ph_log_error("config CONNECTION_LIMIT_PER_ADDRESS: not a number in 1..1000000: \"%s\"",
+                     ph_app_config_get(app, "CONNECTION_LIMIT_PER_ADDRESS"));
+        return PH_EINVAL;
+    }
+    out->per_address = (unsigned)per;
+    return 0;
+}
+
 /* A listening, non-blocking socket on host:port; -1 (logged) on failure.
  * *port_out gets the bound port (useful for port 0). */
 static int listen_on(const char *host, int port, int *port_out)
@@ -155,14 +188,15 @@ typedef struct slot {
     int64_t restart_at_ns;
 } slot;
 
-static pid_t spawn(ph_app *app, const ph_app_limits *limits, int fd, int threads)
+static pid_t spawn(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg, int fd,
+                   int threads)
 {
     pid_t parent = getpid();
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0)
-        ph__worker_run(app, limits, fd, threads, parent);
+        ph__worker_run(app, limits, cfg, fd, threads, parent);
     if (pid < 0)
         ph_log_error("fork: %s", strerror(errno));
     return pid;
@@ -210,10 +244,20 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
     ph_app_limits limits;
     if (ph_app_limits_get(app, &limits) < 0)
         return PH_EINVAL;
-    int nworkers = o->workers;
-    if (nworkers <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        nworkers = n > 0 ? (int)n : 1;
+    ph__server_cfg cfg;
+    if (ph__server_cfg_get(app, &limits, &cfg) < 0)
+        return PH_EINVAL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    int nworkers = o->workers > 0 ? o->workers : (int)cores;
+    /* handlers may block on the database: several threads per core */
+    int threads = o->threads > 0 ? o->threads : (int)(cores * 4 < 64 ? cores * 4 : 64);
+    /* every connection is a descriptor: allow as many as the system does */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     int port = 0;
     int fd = listen_on(o->host, o->port, &port);
@@ -237,14 +281,14 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
     bool v6 = strchr(o->host, ':') != NULL;
     printf("Serving on http://%s%s%s:%d\n", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
     fflush(stdout);
-    ph_log_info("%d worker(s), %d thread(s) each", nworkers, o->threads > 1 ? o->threads : 1);
+    ph_log_info("%d worker(s), %d handler thread(s) each", nworkers, threads);
 
     bool stopping = false;
     while (!stopping) {
         int64_t now = ph_now_ns();
         for (int i = 0; i < nworkers; i++) {
             if (slots[i].pid == 0 && now >= slots[i].restart_at_ns) {
-                pid_t pid = spawn(app, &limits, fd, o->threads);
+                pid_t pid = spawn(app, &limits, &cfg, fd, threads);
                 if (pid > 0) {
                     slots[i].pid = pid;
                     slots[i].started_ns = now;

@@ -1,24 +1,32 @@
 /*
- * One worker process: a libmicrohttpd daemon on the supervisor's listening
- * socket, and the glue that hides MHD's multi-call access handler.  Each
- * request gets an arena (made in the URI-log callback, freed in the
- * completion callback); the app's handler is called once, with the whole
- * request, on MHD's last call -- never on the first, where 0.9.75 would
- * answer "Connection: close" and break keep-alive and pipelining.
+ * One worker process: a libuv event loop that owns the connections and a
+ * pool of handler threads that runs the app.  The loop thread only moves
+ * bytes: it reads, finds and parses request heads with Phial's strict
+ * parser (src/http/wire.c), reads bodies (Content-Length or chunked),
+ * enforces the limits and deadlines, and writes the responses the pool
+ * threads have serialised -- head and body in one writev, a file body in
+ * 64 KiB pieces.  Handlers never run on the loop thread.
  *
- * Limits are decided here, before the app sees anything: request target
- * over MAX_URL_LENGTH is 414, headers over MAX_HEADER_SIZE 431, a
- * Content-Length over MAX_CONTENT_LENGTH 413 before any body is read, a
- * chunked body growing past it 413 too, HTTP/1.1 without Host 400.
+ * One request at a time per connection: bytes of pipelined requests wait in
+ * the connection's input buffer (reading pauses past a bound), so answers
+ * leave in order.  Memory per connection grows with what has arrived: an
+ * idle connection holds no buffer, a head is kept only until parsed, a body
+ * grows as it comes and a Content-Length over the limit is refused before
+ * any of it is read.
+ *
+ * Deadlines are whole-message, never restarted by a byte: HEADER_TIMEOUT
+ * from a head's first byte, BODY_TIMEOUT from the end of the head (both
+ * answered 408), CONNECTION_TIMEOUT for an idle keep-alive connection and
+ * for each piece of a response to leave.  A request whose framing is in
+ * doubt gets one error status, then the connection is shut down and what
+ * the client still sends is read and dropped (bounded) before the close,
+ * so the answer is not lost to a reset.
  */
-#include "phial/server.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,279 +35,983 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
+#include "../app/internal.h"
+#include "../http/wire.h"
 #include "internal.h"
 
-typedef struct worker {
-    ph_app *app;
-    ph_app_limits limits;
-    atomic_int inflight; /* requests between URI callback and completion */
-} worker;
+#define READ_CHUNK (64 * 1024)
+#define FILE_CHUNK (64 * 1024)
+#define ARENA_CACHE 64
+#define ADDR_BUCKETS 1024
+/* How long and how much a connection closed after an error is read from
+ * and dropped, so the client sees the answer rather than a reset. */
+#define LINGER_MS 2000
+#define LINGER_BYTES (1024 * 1024)
 
-typedef enum req_state { RS_NEW, RS_BODY, RS_DONE } req_state;
+typedef enum conn_state {
+    CS_IDLE,    /* between requests, nothing of the next one yet */
+    CS_HEAD,    /* part of a head has arrived */
+    CS_BODY,    /* reading a body */
+    CS_HANDLER, /* on a pool thread */
+    CS_WRITE,   /* the response is leaving */
+    CS_LINGER,  /* shut down after an error: reading and dropping */
+    CS_CLOSED,  /* uv_close called */
+} conn_state;
 
-/* Per-request context, in its own arena. */
-typedef struct conn_req {
-    ph_arena *arena;
+typedef struct addr_entry {
+    struct addr_entry *next;
+    unsigned char key[17]; /* family byte + address */
+    unsigned count;
+} addr_entry;
+
+typedef struct worker worker;
+
+typedef struct conn {
+    ph__job job; /* first: the pool gives it back */
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    uv_write_t creq; /* 100 Continue */
+    uv_shutdown_t sreq;
     worker *w;
-    req_state state;
-    int bad_status; /* != 0: answer this error instead of the app */
-    size_t url_len;
-    const char *raw_uri;
+    conn_state state;
+    int handles; /* open libuv handles; freed at 0 */
+    addr_entry *addr;
+    char addr_str[INET6_ADDRSTRLEN];
+
+    /* input not consumed yet: part of a head, or pipelined requests */
+    char *in;
+    size_t in_len, in_cap;
+    ph_wire_scan scan;
+    bool reading;
+    bool peer_gone;
+    unsigned served; /* requests answered on it */
+
+    /* the request in progress */
+    ph_arena *arena;
     ph_request *req;
     ph_response res;
+    int minor;
+    bool keep_alive;
+    bool is_head;
+    bool chunked;
+    uint64_t body_left;
+    ph_wire_chunked ch;
     ph_buf body;
-    size_t header_bytes;
-    size_t discarded; /* body bytes dropped after the limit was passed */
-} conn_req;
+    int err_status; /* != 0: answer this status, then close */
+    size_t lingered;
 
-/* How much of an over-limit chunked body is read and dropped before the
- * connection is closed without an answer. */
-#define PH_DISCARD_MAX ((size_t)64 * 1024 * 1024)
+    /* the response leaving */
+    ph_buf out_head; /* in the arena */
+    const char *out_body;
+    size_t out_body_len;
+    int file_fd;
+    uint64_t file_off, file_left;
+    char *file_buf;
+} conn;
 
-static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *con)
+/* Per pool-thread memory: the Date header, formatted once a second. */
+typedef struct thread_ctx {
+    time_t date_t;
+    char date[30];
+} thread_ctx;
+
+struct worker {
+    ph_app *app;
+    ph_app_limits lim;
+    ph__server_cfg cfg;
+    ph_wire_limits wl;
+    pid_t parent;
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    bool listening;
+    bool accept_pending; /* a connection waits for a free slot */
+    uv_signal_t sig_term, sig_int;
+    uv_timer_t parent_timer, stop_timer;
+    uv_async_t wake;
+    uv_prepare_t submit; /* hands the jobs of one loop turn to the pool */
+    ph__job *pend_head, *pend_tail;
+    int npend;
+    ph__pool *pool;
+    bool draining;
+    unsigned nconns;
+    char rbuf[READ_CHUNK];
+    ph_arena *arenas[ARENA_CACHE];
+    int narenas;
+    addr_entry *addrs[ADDR_BUCKETS];
+    /* every connection, to close idle ones when draining */
+    conn **all;
+    size_t nall, capall;
+};
+
+static void on_timeout(uv_timer_t *t);
+static void process(conn *c);
+static void read_start(conn *c);
+
+/* ---- small pieces -------------------------------------------------------- */
+
+static ph_arena *arena_get(worker *w)
 {
-    (void)con;
-    worker *w = cls;
-    ph_arena *a = ph_arena_new(0);
+    if (w->narenas > 0)
+        return w->arenas[--w->narenas];
+    return ph_arena_new(0);
+}
+
+static void arena_put(worker *w, ph_arena *a)
+{
     if (!a)
-        return NULL;
-    conn_req *cr = PH_ARENA_NEW(a, conn_req);
-    if (!cr) {
-        ph_arena_free(a);
-        return NULL;
-    }
-    cr->arena = a;
-    cr->w = w;
-    cr->url_len = strlen(uri);
-    if (cr->url_len > w->limits.max_url_length) {
-        cr->bad_status = 414;
-        cr->raw_uri = "/";
-    } else {
-        cr->raw_uri = ph_arena_strndup(a, uri, cr->url_len);
-    }
-    ph_buf_init(&cr->body, a);
-    if (!cr->raw_uri || ph_res_init(&cr->res, a) < 0) {
-        ph_arena_free(a);
-        return NULL;
-    }
-    atomic_fetch_add(&w->inflight, 1);
-    return cr;
-}
-
-static void completed(void *cls, struct MHD_Connection *con, void **req_cls,
-                      enum MHD_RequestTerminationCode toe)
-{
-    (void)con;
-    (void)toe;
-    worker *w = cls;
-    conn_req *cr = *req_cls;
-    if (!cr)
         return;
-    *req_cls = NULL;
-    ph_arena_free(cr->arena);
-    atomic_fetch_sub(&w->inflight, 1);
+    ph_arena_reset(a);
+    if (w->narenas < ARENA_CACHE)
+        w->arenas[w->narenas++] = a;
+    else
+        ph_arena_free(a);
 }
 
-/* MHD would percent-decode the path and query in place; we decode
- * ourselves from the raw target, so leave them alone. */
-static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+static unsigned addr_hash(const unsigned char *k)
 {
-    (void)cls;
-    (void)c;
-    return strlen(s);
+    unsigned h = 2166136261u;
+    for (int i = 0; i < 17; i++)
+        h = (h ^ k[i]) * 16777619u;
+    return h % ADDR_BUCKETS;
 }
 
-static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value)
+/* Counts a connection from the peer of fd; NULL when over the per-address
+ * limit (or out of memory). */
+static addr_entry *addr_acquire(worker *w, conn *c)
 {
-    (void)kind;
-    conn_req *cr = cls;
-    cr->header_bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
-    if (cr->header_bytes > cr->w->limits.max_header_size) {
-        cr->bad_status = 431;
-        return MHD_NO;
-    }
-    if (ph_req_add_header(cr->req, key, value) < 0) {
-        cr->bad_status = 500;
-        return MHD_NO;
-    }
-    return MHD_YES;
-}
-
-/* Hands the finished response to MHD.  MHD_YES when queued. */
-static enum MHD_Result queue(conn_req *cr, struct MHD_Connection *con)
-{
-    ph_response *res = &cr->res;
-    struct MHD_Response *r;
-    uint64_t bytes;
-    if (res->fd >= 0) {
-        bytes = res->file_size;
-        r = MHD_create_response_from_fd64(res->file_size, res->fd);
-        if (r)
-            res->fd = -1; /* MHD closes it */
-    } else if (res->body.len > 0) {
-        bytes = res->body.len;
-        r = MHD_create_response_from_buffer_with_free_callback(res->body.len, res->body.ptr, free);
-        if (r) {
-            res->body.ptr = NULL; /* MHD frees it */
-            res->body.len = res->body.cap = 0;
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    unsigned char key[17] = {0};
+    snprintf(c->addr_str, sizeof(c->addr_str), "-");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)&ss;
+            key[0] = 4;
+            memcpy(key + 1, &s4->sin_addr, 4);
+            inet_ntop(AF_INET, &s4->sin_addr, c->addr_str, sizeof(c->addr_str));
+        } else if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)&ss;
+            key[0] = 6;
+            memcpy(key + 1, &s6->sin6_addr, 16);
+            inet_ntop(AF_INET6, &s6->sin6_addr, c->addr_str, sizeof(c->addr_str));
         }
+    }
+    unsigned b = addr_hash(key);
+    addr_entry *e = w->addrs[b];
+    while (e && memcmp(e->key, key, sizeof(key)) != 0)
+        e = e->next;
+    if (!e) {
+        e = calloc(1, sizeof(*e));
+        if (!e)
+            return NULL;
+        memcpy(e->key, key, sizeof(key));
+        e->next = w->addrs[b];
+        w->addrs[b] = e;
+    }
+    if (e->count >= w->cfg.per_address)
+        return NULL;
+    e->count++;
+    return e;
+}
+
+static void addr_release(worker *w, addr_entry *e)
+{
+    if (!e || --e->count > 0)
+        return;
+    addr_entry **pp = &w->addrs[addr_hash(e->key)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = e->next;
+    free(e);
+}
+
+static void in_consume(conn *c, size_t n)
+{
+    if (n >= c->in_len) {
+        c->in_len = 0;
     } else {
-        /* also a 304, for which 0.9.75 writes "Content-Length: 0" (an
-           unsized response would get a chunk terminator after it) */
-        bytes = 0;
-        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        memmove(c->in, c->in + n, c->in_len - n);
+        c->in_len -= n;
     }
-    if (!r)
-        return MHD_NO;
-    bool ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                      res->content_type ? res->content_type
-                                                        : "text/html; charset=utf-8") == MHD_YES;
-    for (size_t i = 0; ok && i < res->nheaders; i++) {
-        const ph_header *h = &res->headers[i];
-        /* MHD writes the framing headers itself and refuses them */
-        if (strcasecmp(h->name, "Content-Length") == 0 ||
-            strcasecmp(h->name, "Transfer-Encoding") == 0 || strcasecmp(h->name, "Date") == 0)
-            continue;
-        if (MHD_add_response_header(r, h->name, h->value) != MHD_YES)
-            ph_log_warn("response header %s refused by libmicrohttpd", h->name);
+    if (c->in_len == 0 && c->in_cap > 16 * 1024) {
+        free(c->in); /* a big head or pipeline passed: do not keep its memory */
+        c->in = NULL;
+        c->in_cap = 0;
     }
-    if (ok && !ph_res_header_get(res, "Server"))
-        ok = MHD_add_response_header(r, "Server", "Phial") == MHD_YES;
-    if (ok && cr->state != RS_DONE)
-        /* answered before the body was read: the rest is not worth reading */
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
-    enum MHD_Result q = ok ? MHD_queue_response(con, (unsigned)res->status, r) : MHD_NO;
-    MHD_destroy_response(r);
-    if (q == MHD_YES)
-        ph_app_log_access(cr->w->app, cr->req, res->status, bytes);
-    return q;
 }
 
-/* Answers an error decided by the server, through the app's error pages. */
-static enum MHD_Result answer_error(conn_req *cr, struct MHD_Connection *con, int status)
+static int in_append(conn *c, const char *p, size_t n)
 {
-    cr->req->bad_status = status;
-    ph_app_handle(cr->w->app, cr->req, &cr->res);
-    return queue(cr, con);
-}
-
-static void remote_addr(conn_req *cr, struct MHD_Connection *con)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char buf[INET6_ADDRSTRLEN] = "-";
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-                      sizeof(buf));
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
-                      sizeof(buf));
+    if (n == 0)
+        return 0;
+    if (c->in_len + n > c->in_cap) {
+        size_t cap = c->in_cap ? c->in_cap : 512;
+        while (cap < c->in_len + n)
+            cap *= 2;
+        char *m = realloc(c->in, cap);
+        if (!m)
+            return PH_ENOMEM;
+        c->in = m;
+        c->in_cap = cap;
     }
-    const char *s = ph_arena_strdup(cr->arena, buf);
-    cr->req->remote_addr = s ? s : "-";
+    memcpy(c->in + c->in_len, p, n);
+    c->in_len += n;
+    return 0;
 }
 
-/* The first call: headers are in, no body yet. */
-static enum MHD_Result first_call(conn_req *cr, struct MHD_Connection *con, const char *method,
-                                  const char *version)
+/* How much unprocessed input a connection may hold before reading pauses. */
+static size_t in_bound(const worker *w)
 {
-    worker *w = cr->w;
-    cr->req = ph_req_new(cr->arena, w->app, method, cr->raw_uri);
-    if (!cr->req)
-        return MHD_NO;
-    cr->req->raw_uri = cr->raw_uri;
-    const char *v = ph_arena_strdup(cr->arena, version);
-    if (v)
-        cr->req->version = v;
-    remote_addr(cr, con);
-    if (cr->bad_status == 0)
-        MHD_get_connection_values(con, MHD_HEADER_KIND, add_header, cr);
-    if (cr->bad_status == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
-        !ph_req_header(cr->req, "Host"))
-        cr->bad_status = 400;
-    const char *cl = ph_req_header(cr->req, "Content-Length");
-    int64_t n = 0;
-    if (cr->bad_status == 0 && cl) {
-        if (ph_parse_i64(ph_slice_cstr(cl), &n) < 0 || n < 0)
-            cr->bad_status = 400;
-        else if ((uint64_t)n > w->limits.max_content_length)
-            cr->bad_status = 413;
-        else if (ph_buf_reserve(&cr->body, (size_t)n) < 0)
-            cr->bad_status = 500;
-    }
-    if (cr->bad_status)
-        return answer_error(cr, con, cr->bad_status);
-    cr->state = RS_BODY;
-    return MHD_YES;
+    return w->lim.max_url_length + w->lim.max_header_size + 64 * 1024;
 }
 
-static enum MHD_Result access_handler(void *cls, struct MHD_Connection *con, const char *url,
-                                      const char *method, const char *version,
-                                      const char *upload_data, size_t *upload_data_size,
-                                      void **req_cls)
+/* ---- closing -------------------------------------------------------------- */
+
+static void conn_forget(worker *w, conn *c)
 {
-    (void)cls;
-    (void)url;
-    conn_req *cr = *req_cls;
-    if (!cr)
-        return MHD_NO;
-    switch (cr->state) {
-    case RS_NEW:
-        return first_call(cr, con, method, version);
-    case RS_BODY:
-        if (*upload_data_size > 0) {
-            size_t n = *upload_data_size;
-            *upload_data_size = 0;
-            if (cr->bad_status) {
-                /* discarding the rest of a body past the limit (0.9.75
-                   refuses a response queued mid-body); a client that
-                   keeps sending far beyond it is cut off */
-                cr->discarded += n;
-                return cr->discarded > PH_DISCARD_MAX ? MHD_NO : MHD_YES;
-            }
-            if (n > cr->w->limits.max_content_length - cr->body.len) {
-                /* a chunked body past the limit: stored no further */
-                cr->bad_status = 413;
-                cr->discarded = n;
-                ph_buf_free(&cr->body);
-                return MHD_YES;
-            }
-            if (ph_buf_append(&cr->body, upload_data, n) < 0)
-                cr->bad_status = 500;
-            return MHD_YES;
+    for (size_t i = 0; i < w->nall; i++) {
+        if (w->all[i] == c) {
+            w->all[i] = w->all[--w->nall];
+            return;
         }
-        cr->state = RS_DONE;
-        if (cr->bad_status)
-            return answer_error(cr, con, cr->bad_status);
-        if (ph_req_set_body(cr->req, cr->body.ptr ? cr->body.ptr : "", cr->body.len) < 0 ||
-            ph_req_parse_body(cr->req, cr->w->limits.max_form_parts) < 0)
-            return answer_error(cr, con, 500);
-        ph_app_handle(cr->w->app, cr->req, &cr->res);
-        return queue(cr, con);
-    case RS_DONE:
+    }
+}
+
+static void accept_more(worker *w);
+static void maybe_finish_drain(worker *w);
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    if (--c->handles > 0)
+        return;
+    worker *w = c->w;
+    free(c->in);
+    free(c->file_buf);
+    ph_buf_free(&c->body);
+    if (c->arena)
+        arena_put(w, c->arena);
+    addr_release(w, c->addr);
+    conn_forget(w, c);
+    free(c);
+    w->nconns--;
+    if (w->accept_pending)
+        accept_more(w);
+    maybe_finish_drain(w);
+}
+
+/* Closes a connection not on a pool thread. */
+static void conn_close(conn *c)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    c->state = CS_CLOSED;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *s, int status)
+{
+    conn *c = s->data;
+    if (status < 0 || c->peer_gone)
+        conn_close(c);
+}
+
+/* After an error answer: no more writes, read and drop for a while. */
+static void conn_linger(conn *c)
+{
+    read_start(c);
+    c->state = CS_LINGER;
+    c->in_len = 0;
+    c->sreq.data = c;
+    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0 || c->peer_gone) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
+}
+
+/* ---- requests --------------------------------------------------------------- */
+
+
+/* Starts a request in c's arena for method/target (NUL-terminated). */
+static int req_begin(conn *c, const char *method, const char *target, const char *version)
+{
+    worker *w = c->w;
+    if (!c->arena && !(c->arena = arena_get(w)))
+        return PH_ENOMEM;
+    c->req = ph_req_new(c->arena, w->app, method, target);
+    if (!c->req || ph_res_init(&c->res, c->arena) < 0)
+        return PH_ENOMEM;
+    c->req->raw_uri = c->req->raw_uri ? c->req->raw_uri : target;
+    c->req->version = version;
+    c->req->remote_addr = ph_arena_strdup(c->arena, c->addr_str);
+    if (!c->req->remote_addr)
+        c->req->remote_addr = "-";
+    c->req->start_ns = ph_now_ns();
+    return 0;
+}
+
+static void run_request(ph__job *job, void *tctx);
+
+/* Hands the request (or its error) to the pool: queued here, submitted
+ * with the others of the same loop turn just before the loop waits. */
+static void dispatch(conn *c)
+{
+    worker *w = c->w;
+    uv_timer_stop(&c->timer);
+    c->state = CS_HANDLER;
+    c->job.run = run_request;
+    c->job.next = NULL;
+    if (w->pend_tail)
+        w->pend_tail->next = &c->job;
+    else
+        w->pend_head = &c->job;
+    w->pend_tail = &c->job;
+    w->npend++;
+}
+
+static void on_submit(uv_prepare_t *h)
+{
+    worker *w = h->data;
+    if (w->npend == 0)
+        return;
+    ph__pool_submit(w->pool, w->pend_head, w->pend_tail, w->npend);
+    w->pend_head = w->pend_tail = NULL;
+    w->npend = 0;
+}
+
+/* Answers status (decided by the server) and closes after it. */
+static void fail(conn *c, int status)
+{
+    c->err_status = status;
+    c->keep_alive = false;
+    c->in_len = 0;
+    if (!c->req) {
+        if (req_begin(c, "GET", "/", "HTTP/1.1") < 0) {
+            conn_close(c);
+            return;
+        }
+        /* nothing of the request can be trusted: log it as unknown */
+        c->req->method = "-";
+        c->req->raw_uri = "-";
+        c->req->version = "-";
+    }
+    c->req->bad_status = status;
+    dispatch(c);
+}
+
+static int body_sink(void *ud, const char *p, size_t n)
+{
+    conn *c = ud;
+    return ph_buf_append(&c->body, p, n) < 0 ? PH_ENOMEM : 0;
+}
+
+/* Feeds body bytes; returns how many were used.  May dispatch or fail. */
+static size_t body_feed(conn *c, const char *p, size_t n)
+{
+    if (c->chunked) {
+        size_t used = 0;
+        int rc = ph__wire_chunked_feed(&c->ch, p, n, c->w->lim.max_content_length,
+                                       c->w->lim.max_header_size, body_sink, c, &used);
+        if (rc == 1)
+            dispatch(c);
+        else if (rc > 1)
+            fail(c, rc);
+        else if (rc < 0)
+            fail(c, 500);
+        return used;
+    }
+    size_t take = n < c->body_left ? n : (size_t)c->body_left;
+    if (ph_buf_append(&c->body, p, take) < 0) {
+        fail(c, 500);
+        return take;
+    }
+    c->body_left -= take;
+    if (c->body_left == 0)
+        dispatch(c);
+    return take;
+}
+
+static void on_continue_written(uv_write_t *wr, int status)
+{
+    (void)wr;
+    (void)status;
+}
+
+/* A complete head is in c->in[0..len): parse it and start the request. */
+static void head_done(conn *c, size_t len)
+{
+    worker *w = c->w;
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += c->in[i] == '\n';
+    if (!c->arena && !(c->arena = arena_get(w))) {
+        conn_close(c);
+        return;
+    }
+    ph_wire_header *hdrs = ph_arena_alloc(c->arena, lines * sizeof(*hdrs));
+    if (!hdrs) {
+        fail(c, 500);
+        return;
+    }
+    ph_wire_head h;
+    int st = ph__wire_head_parse(c->in, len, &w->wl, hdrs, lines, &h);
+    if (st) {
+        fail(c, st);
+        return;
+    }
+    /* NUL-terminate method, target and each name and value in place: the
+       bytes are copied by ph_req_* and the head is consumed right after */
+    char *method = ph_arena_strndup(c->arena, h.method, h.method_len);
+    char *target = ph_arena_strndup(c->arena, h.target, h.target_len);
+    if (!method || !target || req_begin(c, method, target, h.minor ? "HTTP/1.1" : "HTTP/1.0") < 0) {
+        fail(c, 500);
+        return;
+    }
+    for (size_t i = 0; i < h.nheaders; i++) {
+        ((char *)hdrs[i].name)[hdrs[i].name_len] = '\0';
+        ((char *)hdrs[i].value)[hdrs[i].value_len] = '\0';
+        if (ph_req_add_header(c->req, hdrs[i].name, hdrs[i].value) < 0) {
+            fail(c, 500);
+            return;
+        }
+    }
+    c->minor = h.minor;
+    c->keep_alive = h.keep_alive && !w->draining;
+    c->is_head = h.method_len == 4 && memcmp(h.method, "HEAD", 4) == 0;
+    in_consume(c, len);
+    memset(&c->scan, 0, sizeof(c->scan));
+    ph_buf_init(&c->body, NULL);
+    if (!h.chunked && h.content_length <= 0) {
+        dispatch(c);
+        return;
+    }
+    c->chunked = h.chunked;
+    c->body_left = h.chunked ? 0 : (uint64_t)h.content_length;
+    memset(&c->ch, 0, sizeof(c->ch));
+    c->state = CS_BODY;
+    uv_timer_start(&c->timer, on_timeout, w->cfg.body_timeout_ms, 0);
+    if (h.expect_continue && c->in_len == 0) {
+        static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t b = uv_buf_init(cont, sizeof(cont) - 1);
+        uv_write(&c->creq, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written);
+    }
+}
+
+/* Moves the connection on with what is in c->in. */
+static void process(conn *c)
+{
+    worker *w = c->w;
+    while (c->in_len > 0) {
+        if (c->state == CS_IDLE || c->state == CS_HEAD) {
+            long r = ph__wire_head_end(c->in, c->in_len, &w->wl, &c->scan);
+            if (r < 0) {
+                fail(c, (int)-r);
+                return;
+            }
+            if (r == 0) {
+                if (c->state == CS_IDLE && c->scan.started) {
+                    c->state = CS_HEAD;
+                    uv_timer_start(&c->timer, on_timeout, w->cfg.header_timeout_ms, 0);
+                }
+                return;
+            }
+            if (c->state == CS_IDLE)
+                c->state = CS_HEAD;
+            head_done(c, (size_t)r);
+        } else if (c->state == CS_BODY) {
+            size_t used = body_feed(c, c->in, c->in_len);
+            if (c->state == CS_HANDLER || c->state == CS_BODY)
+                in_consume(c, used);
+        } else {
+            return; /* busy: pipelined bytes wait */
+        }
+    }
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    conn *c = h->data;
+    *buf = uv_buf_init(c->w->rbuf, sizeof(c->w->rbuf));
+}
+
+static void read_stop(conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        c->peer_gone = true;
+        read_stop(c);
+        if (c->state == CS_HANDLER || c->state == CS_WRITE)
+            return; /* finish (the write will fail), then close */
+        conn_close(c);
+        return;
+    }
+    const char *p = buf->base;
+    size_t n = (size_t)nread;
+    if (c->err_status && c->state != CS_LINGER)
+        return; /* after an error nothing more is processed */
+    switch (c->state) {
+    case CS_LINGER:
+        c->lingered += n;
+        if (c->lingered > LINGER_BYTES)
+            conn_close(c);
+        return;
+    case CS_CLOSED:
+        return;
+    case CS_BODY:
+        if (c->in_len == 0) {
+            /* the common case: body bytes go straight to the body */
+            size_t used = body_feed(c, p, n);
+            p += used;
+            n -= used;
+            if (c->state != CS_HANDLER && c->state != CS_BODY)
+                return; /* failed: nothing after it is processed */
+        }
+        break;
+    default:
         break;
     }
-    *upload_data_size = 0;
-    return MHD_YES;
+    if (in_append(c, p, n) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->state == CS_HANDLER || c->state == CS_WRITE) {
+        if (c->in_len > in_bound(c->w))
+            read_stop(c);
+        return;
+    }
+    process(c);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static void read_start(conn *c)
 {
-    (void)cls;
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    size_t n = strlen(line);
-    while (n > 0 && line[n - 1] == '\n')
-        line[--n] = '\0';
-    ph_log_debug("libmicrohttpd: %s", line);
+    if (!c->reading && !c->peer_gone && c->state != CS_CLOSED) {
+        c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
+    }
 }
 
-_Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, int listen_fd, int threads,
-                              pid_t parent)
+static void on_timeout(uv_timer_t *t)
+{
+    conn *c = t->data;
+    switch (c->state) {
+    case CS_IDLE:
+        conn_close(c); /* an idle keep-alive connection: no answer */
+        break;
+    case CS_HEAD:
+    case CS_BODY:
+        read_stop(c);
+        fail(c, 408);
+        break;
+    case CS_WRITE:
+        ph_log_info("closing a connection whose client stopped reading");
+        conn_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static bool skip_header(const char *name)
+{
+    return strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0 ||
+           strcasecmp(name, "Date") == 0 || strcasecmp(name, "Connection") == 0 ||
+           strcasecmp(name, "Content-Type") == 0;
+}
+
+/* Serialises the response head into c->out_head (pool thread). */
+static void build_head(conn *c, thread_ctx *tc)
+{
+    ph_response *res = &c->res;
+    ph_buf *b = &c->out_head;
+    ph_buf_init(b, c->arena);
+    time_t now = time(NULL);
+    if (now != tc->date_t) {
+        ph_http_date(now, tc->date);
+        tc->date_t = now;
+    }
+    int status = res->status ? res->status : 500;
+    bool no_body = status == 204 || status == 304 || status < 200;
+    ph_buf_puts(b, "HTTP/1.1 ");
+    ph_buf_put_i64(b, status);
+    ph_buf_putc(b, ' ');
+    ph_buf_puts(b, ph_http_reason(status));
+    ph_buf_puts(b, "\r\nDate: ");
+    ph_buf_puts(b, tc->date);
+    if (!no_body) {
+        ph_buf_puts(b, "\r\nContent-Type: ");
+        ph_buf_puts(b, res->content_type ? res->content_type : "text/html; charset=utf-8");
+    }
+    bool server = false;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const ph_header *h = &res->headers[i];
+        if (skip_header(h->name))
+            continue;
+        server = server || strcasecmp(h->name, "Server") == 0;
+        ph_buf_puts(b, "\r\n");
+        ph_buf_puts(b, h->name);
+        ph_buf_puts(b, ": ");
+        ph_buf_puts(b, h->value);
+    }
+    if (!server)
+        ph_buf_puts(b, "\r\nServer: Phial");
+    uint64_t len = res->fd >= 0 ? res->file_size : res->body.len;
+    if (!no_body) {
+        ph_buf_puts(b, "\r\nContent-Length: ");
+        ph_buf_put_i64(b, (int64_t)len);
+    }
+    if (!c->keep_alive)
+        ph_buf_puts(b, "\r\nConnection: close");
+    else if (c->minor == 0)
+        ph_buf_puts(b, "\r\nConnection: keep-alive");
+    ph_buf_puts(b, "\r\n\r\n");
+    if (no_body || c->is_head) {
+        c->out_body = NULL;
+        c->out_body_len = 0;
+        c->file_left = 0;
+    } else if (res->fd >= 0) {
+        c->out_body = NULL;
+        c->out_body_len = 0;
+        c->file_fd = res->fd;
+        c->file_off = 0;
+        c->file_left = res->file_size;
+    } else {
+        c->out_body = res->body.ptr;
+        c->out_body_len = res->body.len;
+        c->file_left = 0;
+    }
+    ph_app_log_access(c->w->app, c->req, status, c->is_head || no_body ? 0 : len);
+}
+
+/* Pool thread: the app answers the request, the head is serialised. */
+static void run_request(ph__job *job, void *tctx)
+{
+    conn *c = (conn *)(void *)job;
+    worker *w = c->w;
+    if (c->err_status == 0) {
+        if (ph_req_set_body(c->req, c->body.ptr ? c->body.ptr : "", c->body.len) < 0 ||
+            ph_req_parse_body(c->req, w->lim.max_form_parts) < 0)
+            c->req->bad_status = 500;
+    }
+    ph_buf_free(&c->body);
+    ph_app_handle(w->app, c->req, &c->res);
+    build_head(c, tctx);
+}
+
+static void write_next(conn *c);
+
+/* The request is over: free it and go on with the next. */
+static void request_end(conn *c)
+{
+    worker *w = c->w;
+    bool keep = c->keep_alive && !c->peer_gone && c->err_status == 0 && !w->draining;
+    if (c->err_status)
+        keep = false;
+    free(c->file_buf);
+    c->file_buf = NULL;
+    c->file_left = 0;
+    c->req = NULL;
+    arena_put(w, c->arena); /* frees the body, closes a file */
+    c->arena = NULL;
+    if (!keep) {
+        if (c->err_status && !c->peer_gone)
+            conn_linger(c);
+        else
+            conn_close(c);
+        return;
+    }
+    c->err_status = 0;
+    c->chunked = false;
+    c->served++;
+    c->state = CS_IDLE;
+    uv_timer_start(&c->timer, on_timeout, w->cfg.idle_timeout_ms, 0);
+    read_start(c);
+    process(c);
+}
+
+static void on_written(uv_write_t *wr, int status)
+{
+    conn *c = wr->data;
+    if (c->state == CS_CLOSED)
+        return;
+    if (status < 0) {
+        c->peer_gone = true;
+        c->err_status = c->err_status ? c->err_status : 1;
+        read_stop(c);
+        request_end(c);
+        return;
+    }
+    if (c->file_left > 0) {
+        write_next(c);
+        return;
+    }
+    uv_timer_stop(&c->timer);
+    request_end(c);
+}
+
+/* Sends the next piece of a file body. */
+static void write_next(conn *c)
+{
+    if (!c->file_buf && !(c->file_buf = malloc(FILE_CHUNK))) {
+        conn_close(c);
+        return;
+    }
+    size_t want = c->file_left < FILE_CHUNK ? (size_t)c->file_left : FILE_CHUNK;
+    ssize_t n = pread(c->file_fd, c->file_buf, want, (off_t)c->file_off);
+    if (n <= 0) {
+        /* the file shrank or failed: the framing cannot be kept */
+        ph_log_error("static file read failed: %s", n < 0 ? strerror(errno) : "file shrank");
+        c->keep_alive = false;
+        c->err_status = 500;
+        c->peer_gone = true;
+        request_end(c);
+        return;
+    }
+    c->file_off += (uint64_t)n;
+    c->file_left -= (uint64_t)n;
+    uv_buf_t b = uv_buf_init(c->file_buf, (unsigned)n);
+    c->wreq.data = c;
+    uv_timer_start(&c->timer, on_timeout, c->w->cfg.idle_timeout_ms, 0);
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0)
+        conn_close(c);
+}
+
+/* Loop thread: a request came back from the pool; send its answer. */
+static void respond(conn *c)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    c->state = CS_WRITE;
+    if (c->peer_gone) {
+        request_end(c);
+        return;
+    }
+    if (ph_buf_status(&c->out_head) < 0) {
+        c->err_status = 500;
+        conn_close(c);
+        return;
+    }
+    uv_buf_t b[2];
+    b[0] = uv_buf_init(c->out_head.ptr, (unsigned)c->out_head.len);
+    unsigned nb = 1;
+    if (c->out_body_len > 0)
+        b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)c->out_body_len);
+    c->wreq.data = c;
+    uv_timer_start(&c->timer, on_timeout, c->w->cfg.idle_timeout_ms, 0);
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, nb, on_written) < 0)
+        conn_close(c);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    worker *w = a->data;
+    ph__job *j = ph__pool_take_done(w->pool);
+    while (j) {
+        ph__job *next = j->next;
+        respond((conn *)(void *)j);
+        j = next;
+    }
+}
+
+/* ---- accepting ------------------------------------------------------------- */
+
+static void conn_start(worker *w, conn *c)
+{
+    w->nconns++;
+    c->handles = 2;
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->file_fd = -1;
+    if (w->nall == w->capall) {
+        size_t cap = w->capall ? w->capall * 2 : 256;
+        conn **m = realloc(w->all, cap * sizeof(*m));
+        if (!m) {
+            conn_close(c);
+            return;
+        }
+        w->all = m;
+        w->capall = cap;
+    }
+    w->all[w->nall++] = c;
+    if (!(c->addr = addr_acquire(w, c))) {
+        conn_close(c); /* over the per-address limit */
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->state = CS_IDLE;
+    uv_timer_start(&c->timer, on_timeout, w->cfg.idle_timeout_ms, 0);
+    read_start(c);
+}
+
+static conn *conn_new(worker *w)
+{
+    conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->w = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_timer_init(&w->loop, &c->timer);
+    return c;
+}
+
+static void accept_one(worker *w)
+{
+    conn *c = conn_new(w);
+    if (!c)
+        return;
+    if (uv_accept((uv_stream_t *)&w->listener, (uv_stream_t *)&c->tcp) < 0) {
+        w->nconns++; /* balanced in on_handle_closed */
+        c->handles = 2;
+        c->tcp.data = c->timer.data = c;
+        conn_close(c);
+        return;
+    }
+    conn_start(w, c);
+}
+
+static void accept_more(worker *w)
+{
+    if (!w->listening || w->nconns >= w->lim.connection_limit)
+        return;
+    w->accept_pending = false;
+    accept_one(w);
+}
+
+static void on_connection(uv_stream_t *s, int status)
+{
+    worker *w = s->data;
+    if (status < 0)
+        return;
+    if (w->nconns >= w->lim.connection_limit) {
+        /* leave it in the backlog until a slot frees (libuv stops
+           watching the listening socket meanwhile) */
+        w->accept_pending = true;
+        return;
+    }
+    accept_one(w);
+}
+
+/* ---- stopping --------------------------------------------------------------- */
+
+static void on_closed_quiet(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void maybe_finish_drain(worker *w)
+{
+    if (!w->draining || w->nconns > 0)
+        return;
+    if (!uv_is_closing((uv_handle_t *)&w->wake)) {
+        uv_close((uv_handle_t *)&w->wake, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->submit, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->stop_timer, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->parent_timer, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->sig_term, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->sig_int, on_closed_quiet);
+    }
+}
+
+static void on_stop_deadline(uv_timer_t *t)
+{
+    worker *w = t->data;
+    ph_log_warn("worker: %u connection(s) still open at the shutdown deadline", w->nconns);
+    exit(0);
+}
+
+/* Stops accepting after taking what is already queued, closes idle
+ * connections, lets the others finish. */
+static void drain(worker *w)
+{
+    if (w->draining)
+        return;
+    w->draining = true;
+    if (w->listening) {
+        if (w->accept_pending) {
+            w->accept_pending = false;
+            accept_one(w);
+        }
+        uv_os_fd_t lfd;
+        if (uv_fileno((uv_handle_t *)&w->listener, &lfd) == 0) {
+            for (;;) {
+                int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0)
+                    break;
+                conn *c = conn_new(w);
+                if (!c || uv_tcp_open(&c->tcp, fd) < 0) {
+                    close(fd);
+                    if (c) {
+                        w->nconns++;
+                        c->handles = 2;
+                        c->tcp.data = c->timer.data = c;
+                        conn_close(c);
+                    }
+                    continue;
+                }
+                conn_start(w, c);
+            }
+        }
+        w->listening = false;
+        uv_close((uv_handle_t *)&w->listener, on_closed_quiet);
+    }
+    for (size_t i = w->nall; i-- > 0;) {
+        conn *c = w->all[i];
+        if (c->state == CS_IDLE && c->in_len == 0 && c->served > 0)
+            conn_close(c); /* idle between requests */
+        else if (c->state == CS_IDLE && c->in_len == 0)
+            /* just taken from the backlog: its request is on its way */
+            uv_timer_start(&c->timer, on_timeout, 1000, 0);
+        else if (c->state == CS_HEAD || c->state == CS_BODY || c->state == CS_IDLE)
+            c->keep_alive = false; /* (a pool thread may be reading it otherwise) */
+    }
+    uv_timer_start(&w->stop_timer, on_stop_deadline, (uint64_t)w->lim.shutdown_timeout * 1000, 0);
+    maybe_finish_drain(w);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    drain(s->data);
+}
+
+static void on_parent_check(uv_timer_t *t)
+{
+    worker *w = t->data;
+    if (getppid() != w->parent)
+        drain(w);
+}
+
+static void wake_loop(void *ud)
+{
+    uv_async_send(ud);
+}
+
+_Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg,
+                              int listen_fd, int threads, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
@@ -310,56 +1022,58 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, int list
     if (!w)
         exit(1);
     w->app = app;
-    w->limits = *limits;
-    atomic_init(&w->inflight, 0);
-    size_t mem = limits->max_url_length + limits->max_header_size + 32 * 1024;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)limits->connection_timeout, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limits->connection_limit, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)mem, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_logged, w},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, w},
-        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
-        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, 0, NULL, NULL, access_handler, w, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (!d) {
-        ph_log_error("worker: libmicrohttpd could not start");
-        free(w);
+    w->lim = *limits;
+    w->cfg = *cfg;
+    w->parent = parent;
+    w->wl = (ph_wire_limits){.max_url = limits->max_url_length,
+                             .max_header = limits->max_header_size,
+                             .max_body = limits->max_content_length};
+    if (uv_loop_init(&w->loop) < 0) {
+        ph_log_error("worker: event loop could not start");
         exit(1);
     }
-
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    uv_prepare_init(&w->loop, &w->submit);
+    w->submit.data = w;
+    uv_prepare_start(&w->submit, on_submit);
+    w->pool = ph__pool_new(threads, sizeof(thread_ctx), wake_loop, &w->wake);
+    if (!w->pool) {
+        ph_log_error("worker: handler threads could not start");
+        exit(1);
+    }
+    uv_tcp_init(&w->loop, &w->listener);
+    w->listener.data = w;
+    if (uv_tcp_open(&w->listener, listen_fd) < 0 ||
+        uv_listen((uv_stream_t *)&w->listener, 1024, on_connection) < 0) {
+        ph_log_error("worker: cannot listen");
+        exit(1);
+    }
+    w->listening = true;
+    uv_signal_init(&w->loop, &w->sig_term);
+    uv_signal_init(&w->loop, &w->sig_int);
+    w->sig_term.data = w->sig_int.data = w;
+    uv_signal_start(&w->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&w->sig_int, on_signal, SIGINT);
+    uv_timer_init(&w->loop, &w->parent_timer);
+    uv_timer_init(&w->loop, &w->stop_timer);
+    w->parent_timer.data = w->stop_timer.data = w;
+    uv_timer_start(&w->parent_timer, on_parent_check, 500, 500);
+    /* the supervisor blocked these to wait for them; here libuv takes them */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    for (;;) {
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        int sig = sigtimedwait(&set, NULL, &ts);
-        if (sig == SIGTERM || sig == SIGINT)
-            break;
-        if (getppid() != parent)
-            break;
-    }
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
 
-    /* drain: stop accepting, let requests in flight finish, then stop */
-    MHD_socket lfd = MHD_quiesce_daemon(d);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
-    int64_t deadline = ph_now_ns() + (int64_t)limits->shutdown_timeout * 1000000000;
-    while (atomic_load(&w->inflight) > 0 && ph_now_ns() < deadline) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (atomic_load(&w->inflight) > 0)
-        ph_log_warn("worker: %d request(s) still running at the shutdown deadline",
-                    atomic_load(&w->inflight));
-    MHD_stop_daemon(d);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+
+    ph__pool_free(w->pool);
+    uv_loop_close(&w->loop);
+    while (w->narenas > 0)
+        ph_arena_free(w->arenas[--w->narenas]);
+    free(w->all);
     free(w);
     exit(0);
 }

@@ -22,7 +22,7 @@ static void test_defaults_and_env(void)
     CHECK_STR(o.host, "127.0.0.1");
     CHECK_INT(o.port, 5000);
     CHECK_INT(o.workers, 0);
-    CHECK_INT(o.threads, 1);
+    CHECK_INT(o.threads, 0); /* sized from the cores when serving */
     setenv("HOST", "0.0.0.0", 1);
     setenv("PORT", "8080", 1);
     setenv("WORKERS", "3", 1);

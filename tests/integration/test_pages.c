@@ -405,7 +405,9 @@ static int setup(const char *url)
     if (st != 0)
         fprintf(stderr, "db create: %s\n", out ? out : "");
     free(out);
-    return st == 0 ? tc_server_start(&srv, 1, NULL) : -1;
+    /* one handler thread: the outage test knows which connection is stale */
+    static const char *const env[] = {"THREADS=1", NULL};
+    return st == 0 ? tc_server_start(&srv, 1, env) : -1;
 }
 
 static void teardown(void)

@@ -206,7 +206,7 @@ static void test_414_431_400(void)
     tc_response_free(&r);
     free(req);
 
-    /* far past libmicrohttpd's buffer: its own answer, same status */
+    /* far past the limit: answered as soon as the limit is passed */
     n = 200000;
     req = malloc(n + 200);
     memcpy(req, "GET /", 5);
@@ -507,9 +507,8 @@ static void test_thread_pool(void)
         CHECK(!"server started");
         return;
     }
-    /* four slow requests on one worker run side by side.  They are paced:
-       an MHD pool thread accepts a burst of connections all at once and
-       serves them itself, while a busy thread leaves new ones to the others */
+    /* four slow requests on one worker run side by side on its handler
+       threads (paced a little, as clients arrive) */
     tc_conn c[4];
     long long t0 = tc_now_ms();
     for (int i = 0; i < 4; i++) {
