@@ -778,6 +778,7 @@ void ph_app_handle(ph_app *app, ph_request *req, ph_response *res)
     }
     if (app->req_end)
         app->req_end(req, err, app->req_ud);
+    ph__req_db_end(req);
     if (!res->content_type)
         res->content_type = "text/html; charset=utf-8";
     if (ph_res_header(res, "Server", "Phial") < 0) {

@@ -220,6 +220,12 @@ ph_session *ph_req_db(ph_request *req)
     return req->ctx->session;
 }
 
+void ph__req_db_end(ph_request *req)
+{
+    if (req->ctx && req->ctx->session)
+        ph_session_close(req->ctx->session);
+}
+
 int64_t ph_req_query_count(const ph_request *req)
 {
     return req->ctx && req->ctx->session ? (int64_t)ph_session_query_count(req->ctx->session) : 0;

@@ -33,6 +33,10 @@ void ph__app_ctx_set(ph_app *app, ph__app_ctx *ctx);
 /* What the request's database session last reported ("no such table:
  * user"), for the log line of a failed request; NULL when nothing. */
 const char *ph__req_error_detail(const ph_request *req);
+/* Ends the request's database session (rolling back what was not
+ * committed) on the thread that ran the handler: its connection belongs to
+ * that thread, and the server may free the request on another one. */
+void ph__req_db_end(ph_request *req);
 /* ph_app_use_templates with the templates added by load(set, src) rather
  * than read from a folder (embed.c reads them from embedded files). */
 int ph__app_use_templates_from(ph_app *app,
