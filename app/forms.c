@@ -14,8 +14,7 @@ static const ph_field register_fields[] = {
                    PH_UNIQUE_IN(&User_model, "username")),
     PH_FORM_COLUMN(PH_FIELD_EMAIL, "email", "user_email", "Email", PH_EMAIL()),
     /* the column holds the hash; the password itself is checked here */
-    PH_FORM_FIELD(PH_FIELD_PASSWORD, "password", "Password", PH_REQUIRED(),
-                  PH_LENGTH(8, 1024)),
+    PH_FORM_FIELD(PH_FIELD_PASSWORD, "password", "Password", PH_REQUIRED(), PH_LENGTH(8, 1024)),
     PH_FORM_FIELD(PH_FIELD_SUBMIT, "submit", "Register"),
 };
 const ph_form_def register_form = PH_FORM_MODEL(register_fields, &User_model);
@@ -48,6 +47,20 @@ static const ph_field comment_fields[] = {
 };
 const ph_form_def comment_form = PH_FORM_MODEL(comment_fields, &PetComment_model);
 
+/* The delete buttons: nothing to fill, but posted with a CSRF token.  A
+ * handler with pets is deleted only through "confirm", the button of the
+ * confirmation page. */
+static const ph_field delete_pet_fields[] = {
+    PH_FORM_FIELD(PH_FIELD_SUBMIT, "submit", "Delete this pet"),
+};
+const ph_form_def delete_pet_form = PH_FORM(delete_pet_fields);
+
+static const ph_field delete_handler_fields[] = {
+    PH_FORM_FIELD(PH_FIELD_SUBMIT, "submit", "Delete this handler"),
+    PH_FORM_FIELD(PH_FIELD_SUBMIT, "confirm", "Delete the handler and its pets"),
+};
+const ph_form_def delete_handler_form = PH_FORM(delete_handler_fields);
+
 int app_forms_check(char *err, size_t errlen)
 {
     static const struct {
@@ -57,7 +70,9 @@ int app_forms_check(char *err, size_t errlen)
                  {"contact", &contact_form},
                  {"handler", &handler_form},
                  {"pet", &pet_form},
-                 {"comment", &comment_form}};
+                 {"comment", &comment_form},
+                 {"delete_pet", &delete_pet_form},
+                 {"delete_handler", &delete_handler_form}};
     for (size_t i = 0; i < PH_COUNTOF(forms); i++) {
         char msg[256];
         if (ph_form_def_check(forms[i].def, msg, sizeof(msg)) < 0) {

@@ -3,7 +3,8 @@
  * tutorial's first page does; /register stores a user and answers "User
  * registration successful" (the password as an Argon2id hash, never in
  * plain text); /contact stores a message (the tutorial's practice task);
- * /users lists them.  Forms are declared in forms.c.  Test-only routes
+ * /users lists them a page at a time.  Error pages share the layout.  Forms are declared in
+ * forms.c.  Test-only routes
  * (/_test/...) exist only in the test build (build/app-test, compiled with
  * -DPHIAL_TEST_ROUTES) and there when the environment sets
  * PHIAL_TEST_ROUTES=1; the integration tests use them to hold a request in
@@ -108,8 +109,8 @@ static int contact_view(ph_request *req, ph_response *res)
     Contact *msg = PH_ARENA_NEW(req->arena, Contact);
     if (!db || !msg)
         return PH_ENOMEM;
-    if ((rc = ph_form_populate(form, msg)) < 0 || (rc = ph_session_add(db, &Contact_model, msg)) < 0 ||
-        (rc = ph_session_commit(db)) < 0)
+    if ((rc = ph_form_populate(form, msg)) < 0 ||
+        (rc = ph_session_add(db, &Contact_model, msg)) < 0 || (rc = ph_session_commit(db)) < 0)
         return rc;
     if ((rc = ph_flash(req, "success", "Thank you, your message has been sent.")) < 0)
         return rc;
@@ -117,22 +118,79 @@ static int contact_view(ph_request *req, ph_response *res)
     return url ? ph_redirect(res, url, 303) : PH_ENOMEM;
 }
 
-/* Every user, in the order they registered (User.query.all()). */
+/* Users shown per page of /users. */
+#define USERS_PER_PAGE 20
+
+int app_paginate(ph_request *req, ph_query *q, int64_t per_page, ph_page *out)
+{
+    int64_t page = 1;
+    const char *arg = ph_req_arg(req, "page");
+    if (arg && (ph_parse_i64((ph_slice){arg, strlen(arg)}, &page) < 0 || page < 1))
+        return PH_ENOTFOUND;
+    int rc = ph_query_paginate(q, page, per_page, out);
+    if (rc < 0)
+        return rc;
+    return page > 1 && page > out->pages ? PH_ENOTFOUND : 0;
+}
+
+/* The users, a page at a time in the order they registered
+ * (User.query.paginate()): username and email, never the password. */
 static int users_view(ph_request *req, ph_response *res)
 {
     ph_session *db = ph_req_db(req);
     ph_query *q = db ? ph_query_new(db, &User_model) : NULL;
     if (!q)
         return PH_ENOMEM;
-    User **users;
-    size_t n;
-    int rc = ph_query_all(ph_query_order_by(q, "id", PH_ASC), &users, &n);
+    ph_page users;
+    int rc = app_paginate(req, ph_query_order_by(q, "id", PH_ASC), USERS_PER_PAGE, &users);
+    if (rc == PH_ENOTFOUND)
+        return ph_abort(res, 404);
     if (rc < 0)
         return rc;
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx || ph_tpl_ctx_set_models(ctx, "users", &User_model, (void *const *)users, n) < 0)
+    if (!ctx || ph_tpl_ctx_set_models(ctx, "users", &User_model, users.items, users.n) < 0 ||
+        ph_tpl_ctx_set_int(ctx, "page", users.page) < 0 ||
+        ph_tpl_ctx_set_int(ctx, "pages", users.pages) < 0 ||
+        ph_tpl_ctx_set_int(ctx, "total", users.total) < 0 ||
+        /* links to the pages around this one, at most 7 */
+        ph_tpl_ctx_set_int(ctx, "first", users.page > 3 ? users.page - 3 : 1) < 0 ||
+        ph_tpl_ctx_set_int(ctx, "last",
+                           users.page + 3 < users.pages ? users.page + 3 : users.pages) < 0)
         return PH_ENOMEM;
     return ph_render(req, res, "users.html", ctx);
+}
+
+/* The error pages, in the site's layout and in the user's words: what
+ * went wrong is logged, never shown (no SQL, no code names). */
+static int error_view(ph_request *req, ph_response *res)
+{
+    static const struct {
+        int status;
+        const char *title, *text;
+    } pages[] = {
+        {400, "Bad request", "The page could not use what was sent. Go back and try again."},
+        {404, "Not found", "There is no such page here. It may have been deleted."},
+        {405, "Not allowed", "This page cannot be used that way."},
+        {413, "Too large", "What was sent is too large."},
+        {500, "Something went wrong",
+         "The page could not be shown because of an error on our "
+         "side. It has been logged; please try again later."},
+        {503, "Busy",
+         "The site is busy or its database is unavailable. Please try again in a "
+         "few seconds."},
+    };
+    int status = res->status;
+    size_t i = 0;
+    while (i + 1 < PH_COUNTOF(pages) && pages[i].status != status)
+        i++;
+    ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
+    if (!ctx || ph_tpl_ctx_set_str(ctx, "title", pages[i].title) < 0 ||
+        ph_tpl_ctx_set_str(ctx, "error", pages[i].text) < 0)
+        return PH_ENOMEM;
+    int rc = ph_render(req, res, "error.html", ctx);
+    if (rc == 0)
+        res->status = status;
+    return rc;
 }
 
 #ifdef PHIAL_TEST_ROUTES /* build/app-test only: the deployed app has none */
@@ -209,6 +267,9 @@ int app_views_register(ph_app *app)
         rc = ph_app_route(app, PH_GET, "/users", "users", users_view);
     if (rc == 0)
         rc = app_pets_register(app);
+    static const int errors[] = {400, 404, 405, 413, 500, 503};
+    for (size_t i = 0; rc == 0 && i < PH_COUNTOF(errors); i++)
+        rc = ph_app_error_handler(app, errors[i], error_view);
 #ifdef PHIAL_TEST_ROUTES
     const char *t = getenv("PHIAL_TEST_ROUTES");
     if (rc == 0 && t && strcmp(t, "1") == 0) {
@@ -233,8 +294,9 @@ int app_views_register(ph_app *app)
        test_pages test it) */
     const char *nocsrf = getenv("PHIAL_TEST_CSRF_EXEMPT");
     if (rc == 0 && nocsrf && strcmp(nocsrf, "1") == 0) {
-        static const char *const writers[] = {"register", "contact", "handlers", "add_pet",
-                                              "add_comment"};
+        static const char *const writers[] = {"register",      "contact",     "handlers",
+                                              "add_pet",       "add_comment", "delete_pet",
+                                              "delete_handler"};
         for (size_t i = 0; rc == 0 && i < PH_COUNTOF(writers); i++)
             rc = ph_csrf_exempt(app, writers[i]);
     }

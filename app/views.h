@@ -16,4 +16,10 @@ int app_pets_register(ph_app *app);
 /* Adds the TechEmpower and peer-page benchmark routes (techempower.c). */
 int app_techempower_register(ph_app *app);
 
+/* Page ?page=N (default 1) of q, per_page rows, into out: 0, PH_ENOTFOUND
+ * when the page is not a whole number from 1 or lies past the last page
+ * (the caller answers 404, as Flask-SQLAlchemy's paginate), or another
+ * PH_E* code. */
+int app_paginate(ph_request *req, ph_query *q, int64_t per_page, ph_page *out);
+
 #endif

@@ -24,6 +24,7 @@
 
 static tc_server srv;
 static char tmpdir[64];
+static const char *db_url; /* the database the server runs on */
 
 /* Runs `app ARGS` with the current environment; returns its output
  * (malloc'd) and its exit status in *status. */
@@ -45,8 +46,10 @@ static char *app_cmd(const char *args, int *status)
 
 /* A form POST as a browser sends it: with the session cookie and the CSRF
  * token of the form page it came from (/register: any form page gives the
- * session its token). */
-static int post(const char *path, const char *body, tc_response *r)
+ * session its token).  The session cookie the answer sets (a flash
+ * message) into next when given, to follow the redirect with. */
+static int post_next(const char *path, const char *body, tc_response *r, char *next,
+                     size_t next_len)
 {
     char cookie[4200], token[128], raw[8192];
     if (tc_csrf(srv.port, "/register", cookie, sizeof(cookie), token, sizeof(token)) < 0)
@@ -55,6 +58,52 @@ static int post(const char *path, const char *body, tc_response *r)
              "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
              "Cookie: %s\r\nContent-Length: %zu\r\n\r\ncsrf_token=%s&%s",
              path, cookie, strlen(body) + strlen(token) + 12, token, body);
+    int rc = tc_request(srv.port, raw, r);
+    char value[4096];
+    if (rc == 0 && next)
+        snprintf(next, next_len, "session=%s",
+                 tc_set_cookie(r, "session", value, sizeof(value)) == 0 ? value : "");
+    return rc;
+}
+
+static int post(const char *path, const char *body, tc_response *r)
+{
+    return post_next(path, body, r, NULL, 0);
+}
+
+/* GET with a Cookie header (a redirect followed as a browser does). */
+static int get_cookie(const char *path, const char *cookie, tc_response *r)
+{
+    char raw[8192];
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n", path, cookie);
+    return tc_request(srv.port, raw, r);
+}
+
+/* One integer from the server's database (a count), or -1. */
+static long long db_int(const char *sql)
+{
+    ph_db_config cfg = {.url = db_url};
+    ph_db *db;
+    char err[256];
+    if (ph_db_open(&cfg, &db, err, sizeof(err)) < 0)
+        return -1;
+    ph_db_conn *c = ph_db_conn_new(db);
+    int64_t n = -1;
+    if (!c || ph_db_query_int(c, sql, NULL, 0, &n) < 0)
+        n = -1;
+    ph_db_conn_free(c);
+    ph_db_close(db);
+    return n;
+}
+
+/* A POST without the session's CSRF token (another site's form). */
+static int post_no_token(const char *path, const char *body, tc_response *r)
+{
+    char raw[1024];
+    snprintf(raw, sizeof(raw),
+             "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             path, strlen(body), body);
     return tc_request(srv.port, raw, r);
 }
 
@@ -86,7 +135,11 @@ static void pages_hello_and_form(void)
     tc_response_free(&r);
     CHECK_INT(get("/register", &r), 0);
     CHECK_INT(r.status, 200);
-    CHECK_CONTAINS(r.body, "<form action=\"\" method=\"post\">");
+    CHECK_CONTAINS(r.body, "<form class=\"stacked\" action=\"\" method=\"post\">");
+    CHECK_CONTAINS(r.body,
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    CHECK_CONTAINS(r.body,
+                   "<label for=\"username\">Username</label><input type=\"text\" id=\"username\"");
     CHECK_CONTAINS(r.body, "name=\"password\"");
     CHECK_CONTAINS(r.body, "href=\"/static/style.css\"");
     tc_response_free(&r);
@@ -157,8 +210,9 @@ static void pages_cli_add_user_hashes(void)
 static void pages_users_escaped(void)
 {
     tc_response r;
-    CHECK_INT(post("/register", "username=%3Cb%3Eeve%3C%2Fb%3E&email=e%40x.org&password=pw123456", &r),
-              0);
+    CHECK_INT(
+        post("/register", "username=%3Cb%3Eeve%3C%2Fb%3E&email=e%40x.org&password=pw123456", &r),
+        0);
     CHECK_INT(r.status, 200);
     tc_response_free(&r);
     CHECK_INT(get("/users", &r), 0);
@@ -228,20 +282,193 @@ static void pets_add_and_navigate(void)
     CHECK_CONTAINS(r.body, ">Tom</a> (cat)</li>");
     tc_response_free(&r);
 
+    /* a comment: back to the pet's page, which says so once */
     snprintf(path, sizeof(path), "/pets/%ld/comments", pet);
-    CHECK_INT(post(path, "comment_content=Good+boy", &r), 0);
-    CHECK_INT(r.status, 201);
-    CHECK_STR(r.body, "Comment added");
-    tc_response_free(&r);
+    char cookie[4200];
+    CHECK_INT(post_next(path, "comment_content=Good+boy", &r, cookie, sizeof(cookie)), 0);
+    CHECK_INT(r.status, 303);
     snprintf(path, sizeof(path), "/pets/%ld", pet);
-    CHECK_INT(get(path, &r), 0);
+    CHECK_STR(tc_header_get(&r, "Location"), path);
+    tc_response_free(&r);
+    CHECK_INT(get_cookie(path, cookie, &r), 0);
     CHECK_INT(r.status, 200);
+    CHECK_CONTAINS(r.body, "role=\"status\">Comment added.</li>");
     CHECK_CONTAINS(r.body, "Handled by <a href=\"/handlers/");
     CHECK_CONTAINS(r.body, ">Ann &lt;i&gt;O&lt;/i&gt;</a>"); /* pet.pet_handler */
-    CHECK_CONTAINS(r.body,
-                   "<span class=\"tag\">senior</span><span class=\"tag\">needs meds</span>");
+    CHECK_CONTAINS(r.body, "<li class=\"tag\">senior</li><li class=\"tag\">needs meds</li>");
     CHECK_CONTAINS(r.body, "<li>Good boy</li>");
     tc_response_free(&r);
+}
+
+/* A tag repeated in the list ("yy,yy") is one tag, and a tag that exists
+ * is reused by the next pet. */
+static void pets_repeated_tag_is_one_tag(void)
+{
+    long h = add_handler("Yves");
+    long pet = add_pet(h, "pet_name=Yy&pet_category=dog&tags=yy%2Cyy%2C+yy+%2C%2C");
+    CHECK(pet > 0);
+    char path[64], sql[160];
+    snprintf(path, sizeof(path), "/pets/%ld", pet);
+    tc_response r;
+    CHECK_INT(get(path, &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(count_of(r.body, "<li class=\"tag\">yy</li>"), 1);
+    tc_response_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pet_tag WHERE pet_id = %ld", pet);
+    CHECK_INT(db_int(sql), 1);
+    CHECK(add_pet(h, "pet_name=Zz&pet_category=cat&tags=yy") > 0);
+    CHECK_INT(db_int("SELECT count(*) FROM tag WHERE tag_name = 'yy'"), 1);
+    CHECK_INT(db_int("SELECT count(*) FROM pet_tag pt JOIN tag t ON t.tag_id = pt.tag_id "
+                     "WHERE t.tag_name = 'yy'"),
+              2);
+}
+
+/* Deleting a pet deletes its comments and tag links (the tags stay), then
+ * shows its handler's page with a flash. */
+static void pets_delete_pet_with_comments(void)
+{
+    long h = add_handler("Dora");
+    long pet = add_pet(h, "pet_name=Gone&pet_category=dog&tags=gone-tag");
+    CHECK(pet > 0);
+    char path[64], sql[200], cookie[4200];
+    tc_response r;
+    snprintf(path, sizeof(path), "/pets/%ld/comments", pet);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(post(path, "comment_content=bye", &r), 0);
+        CHECK_INT(r.status, 303);
+        tc_response_free(&r);
+    }
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM petcomment WHERE pet_id = %ld", pet);
+    CHECK_INT(db_int(sql), 2);
+    /* without the CSRF token (another site's form): refused, nothing deleted */
+    snprintf(path, sizeof(path), "/pets/%ld/delete", pet);
+    CHECK_INT(post_no_token(path, "submit=Delete", &r), 0);
+    CHECK_INT(r.status, 400);
+    tc_response_free(&r);
+    CHECK_INT(db_int(sql), 2);
+    CHECK_INT(post_next(path, "submit=Delete", &r, cookie, sizeof(cookie)), 0);
+    CHECK_INT(r.status, 303);
+    char handler[64];
+    snprintf(handler, sizeof(handler), "/handlers/%ld", h);
+    CHECK_STR(tc_header_get(&r, "Location"), handler);
+    tc_response_free(&r);
+    CHECK_INT(get_cookie(handler, cookie, &r), 0);
+    CHECK_CONTAINS(r.body, "Pet Gone deleted.");
+    CHECK_CONTAINS(r.body, "No pets yet.");
+    tc_response_free(&r);
+    CHECK_INT(db_int(sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pet_tag WHERE pet_id = %ld", pet);
+    CHECK_INT(db_int(sql), 0);
+    CHECK_INT(db_int("SELECT count(*) FROM tag WHERE tag_name = 'gone-tag'"), 1);
+    snprintf(path, sizeof(path), "/pets/%ld", pet);
+    CHECK_INT(get(path, &r), 0);
+    CHECK_INT(r.status, 404);
+    tc_response_free(&r);
+    snprintf(path, sizeof(path), "/pets/%ld/delete", pet); /* twice: it is gone */
+    CHECK_INT(post(path, "submit=Delete", &r), 0);
+    CHECK_INT(r.status, 404);
+    tc_response_free(&r);
+}
+
+/* A handler without pets is deleted at once; one with pets only after the
+ * confirmation page, and then with its pets and their comments. */
+static void pets_delete_handler_asks_when_it_has_pets(void)
+{
+    long empty = add_handler("Empty");
+    char path[64], sql[200];
+    tc_response r;
+    snprintf(path, sizeof(path), "/handlers/%ld/delete", empty);
+    CHECK_INT(post(path, "submit=x", &r), 0);
+    CHECK_INT(r.status, 303);
+    CHECK_STR(tc_header_get(&r, "Location"), "/handlers");
+    tc_response_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pethandler WHERE handler_id = %ld", empty);
+    CHECK_INT(db_int(sql), 0);
+
+    long h = add_handler("Full");
+    long pet = add_pet(h, "pet_name=Kept&pet_category=dog");
+    CHECK(pet > 0);
+    snprintf(path, sizeof(path), "/pets/%ld/comments", pet);
+    CHECK_INT(post(path, "comment_content=hello", &r), 0);
+    tc_response_free(&r);
+    snprintf(path, sizeof(path), "/handlers/%ld/delete", h);
+    CHECK_INT(post(path, "submit=x", &r), 0);
+    CHECK_INT(r.status, 200); /* the question, nothing deleted */
+    CHECK_CONTAINS(r.body, "Delete Full?");
+    CHECK_CONTAINS(r.body, "Kept");
+    CHECK_CONTAINS(r.body, "name=\"confirm\"");
+    tc_response_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM petcategory WHERE handler_id = %ld", h);
+    CHECK_INT(db_int(sql), 1);
+    CHECK_INT(post_no_token(path, "confirm=yes", &r), 0); /* another site's form */
+    CHECK_INT(r.status, 400);
+    tc_response_free(&r);
+    CHECK_INT(db_int(sql), 1);
+    CHECK_INT(post(path, "confirm=Delete+the+handler+and+its+pets", &r), 0);
+    CHECK_INT(r.status, 303);
+    tc_response_free(&r);
+    CHECK_INT(db_int(sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pethandler WHERE handler_id = %ld", h);
+    CHECK_INT(db_int(sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM petcomment WHERE pet_id = %ld", pet);
+    CHECK_INT(db_int(sql), 0);
+}
+
+/* /users shows 20 users a page with links to the others; a page that is
+ * not a whole number from 1 or past the last is a 404. */
+static void pages_users_paginated(void)
+{
+    ph_db_config cfg = {.url = db_url};
+    ph_db *db;
+    char err[256];
+    CHECK_INT(ph_db_open(&cfg, &db, err, sizeof(err)), 0);
+    ph_db_conn *c = ph_db_conn_new(db);
+    for (int i = 0; i < 45; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "pageuser%02d", i);
+        CHECK_INT(ph_db_exec(c,
+                             "INSERT INTO \"user\" (username, user_email, user_password) "
+                             "VALUES (?, 'p@x.org', '$argon2id$not-shown')",
+                             (ph_val[]){PH_STR(name)}, 1),
+                  0);
+    }
+    ph_db_conn_free(c);
+    ph_db_close(db);
+    long long total = db_int("SELECT count(*) FROM \"user\"");
+    long long pages = (total + 19) / 20;
+    CHECK(pages >= 3);
+    tc_response r;
+    char want[64];
+    CHECK_INT(get("/users", &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(count_of(r.body, "<tr><td>"), 20);
+    snprintf(want, sizeof(want), "Page 1 of %lld", pages);
+    CHECK_CONTAINS(r.body, want);
+    CHECK_CONTAINS(r.body, "<a rel=\"next\" href=\"/users?page=2\">");
+    CHECK(r.body && !strstr(r.body, "argon2") && !strstr(r.body, "rel=\"prev\""));
+    tc_response_free(&r);
+    char path[64];
+    snprintf(path, sizeof(path), "/users?page=%lld", pages);
+    CHECK_INT(get(path, &r), 0);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(count_of(r.body, "<tr><td>"), (int)(total - (pages - 1) * 20));
+    CHECK_CONTAINS(r.body, "pageuser44");
+    CHECK_CONTAINS(r.body, "rel=\"prev\"");
+    CHECK(r.body && !strstr(r.body, "rel=\"next\""));
+    tc_response_free(&r);
+    snprintf(path, sizeof(path), "/users?page=%lld", pages + 1);
+    const char *bad[] = {path,
+                         "/users?page=0",
+                         "/users?page=-2",
+                         "/users?page=two",
+                         "/users?page=",
+                         "/users?page=99999999999999999999"};
+    for (size_t i = 0; i < PH_COUNTOF(bad); i++) {
+        CHECK_INT(get(bad[i], &r), 0);
+        CHECK_INT(r.status, 404);
+        CHECK_CONTAINS(r.body, "There is no such page here.");
+        tc_response_free(&r);
+    }
 }
 
 /* Missing rows are 404, bad values 400, and nothing is written. */
@@ -397,6 +624,7 @@ static void pages_template_error_stops_start(void)
 /* Creates the tables with `app db create`, starts the server; 0 or -1. */
 static int setup(const char *url)
 {
+    db_url = url;
     setenv("DATABASE_URL", url, 1);
     setenv("DEBUG", "1", 1); /* X-Query-Count */
     int st;
@@ -425,9 +653,13 @@ static void run_suite(bool pg)
     RUN(pages_users_escaped);
     RUN(pages_cli_add_user_hashes);
     RUN(pets_add_and_navigate);
+    RUN(pets_repeated_tag_is_one_tag);
+    RUN(pets_delete_pet_with_comments);
+    RUN(pets_delete_handler_asks_when_it_has_pets);
     RUN(pets_bad_input_writes_nothing);
     RUN(pets_handler_list_is_two_queries);
     RUN(pets_lazy_list_warns_n_plus_one);
+    RUN(pages_users_paginated);
     if (pg)
         RUN(pages_pg_connection_cut_is_replaced_before_use);
 }

@@ -60,7 +60,7 @@ static void *client(void *arg)
                      reads[(i >> 8) % (sizeof(reads) / sizeof(reads[0]))]);
             rc = tc_request(l->port, raw, &r);
         }
-        if (rc == 0 && r.status == (write ? 201 : 200)) {
+        if (rc == 0 && r.status == (write ? 303 : 200)) { /* a comment: back to the pet */
             atomic_fetch_add(write ? &l->writes : &l->reads, 1);
         } else {
             if (atomic_fetch_add(&l->errors, 1) < 3)
