@@ -244,6 +244,17 @@ static int add_pet_view(ph_request *req, ph_response *res)
     return msg ? redirect_flash(req, res, msg, "pet", "pet_id", pet->pet_id) : PH_ENOMEM;
 }
 
+/* Binds a delete button's form and checks its submission (the CSRF token):
+ * 0 with *form, PH_EINVAL when refused, or a PH_E* code. */
+static int posted_button(ph_request *req, const ph_form_def *def, ph_form **form)
+{
+    bool valid;
+    if (!(*form = ph_form_bind(req, def)))
+        return PH_ENOMEM;
+    int rc = ph_form_validate_on_submit(*form, &valid);
+    return rc < 0 ? rc : valid ? 0 : PH_EINVAL;
+}
+
 /* POST /handlers/<id>/delete: a handler without pets is deleted at once;
  * one with pets only from the confirmation page this answers first (its
  * "confirm" button), and then with its pets and their comments.  Then the
@@ -255,14 +266,11 @@ static int delete_handler_view(ph_request *req, ph_response *res)
     if (rc != 0)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);
-    ph_form *form = ph_form_bind(req, &delete_handler_form);
-    bool valid;
-    if (!form)
-        return PH_ENOMEM;
-    if ((rc = ph_form_validate_on_submit(form, &valid)) < 0)
-        return rc;
-    if (!valid) /* a bad or missing CSRF token: the handler's page, said there */
+    ph_form *form;
+    if ((rc = posted_button(req, &delete_handler_form, &form)) == PH_EINVAL)
         return ph_abort(res, 400);
+    if (rc < 0)
+        return rc;
     if ((rc = ph_session_load(db, h, "pet_category")) < 0 ||
         (rc = ph_session_load(db, h, "profile")) < 0)
         return rc;
@@ -386,14 +394,11 @@ static int delete_pet_view(ph_request *req, ph_response *res)
     if (rc != 0)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);
-    ph_form *form = ph_form_bind(req, &delete_pet_form);
-    bool valid;
-    if (!form)
-        return PH_ENOMEM;
-    if ((rc = ph_form_validate_on_submit(form, &valid)) < 0)
-        return rc;
-    if (!valid)
+    ph_form *form;
+    if ((rc = posted_button(req, &delete_pet_form, &form)) == PH_EINVAL)
         return ph_abort(res, 400);
+    if (rc < 0)
+        return rc;
     if ((rc = ph_session_delete(db, pet)) < 0 || (rc = ph_session_commit(db)) < 0)
         return rc;
     char *msg = ph_arena_sprintf(req->arena, "Pet %s deleted.", pet->pet_name);

@@ -556,35 +556,22 @@ static void pets_lazy_list_warns_n_plus_one(void)
     free(log);
 }
 
-/* Cuts every other connection to the test database from the server side. */
-static int kill_pg_backends(const char *url)
+/* Cuts every other connection to the test database from the server side;
+ * how many, or -1. */
+static int kill_pg_backends(void)
 {
-    ph_db_config cfg = {.url = url};
-    ph_db *db;
-    char err[256];
-    if (ph_db_open(&cfg, &db, err, sizeof(err)) < 0)
-        return -1;
-    ph_db_conn *c = ph_db_conn_new(db);
-    int64_t n = -1;
-    int rc = c ? ph_db_query_int(c,
-                                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                                 NULL, 0, &n)
-               : -1;
-    ph_db_conn_free(c);
-    ph_db_close(db);
-    return rc < 0 ? -1 : (int)n;
+    return (int)db_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
 }
 
 static void pages_pg_connection_cut_is_replaced_before_use(void)
 {
-    const char *url = getenv("DATABASE_URL");
     tc_response r;
     /* a request on every worker so each holds a connection (1 worker) */
     CHECK_INT(get("/users", &r), 0);
     CHECK_INT(r.status, 200);
     tc_response_free(&r);
-    CHECK(kill_pg_backends(url) >= 1);
+    CHECK(kill_pg_backends() >= 1);
     /* the stale connection is found and replaced before the request uses
        it: no 503 for the first request after the cut */
     CHECK_INT(get("/users", &r), 0);
