@@ -243,6 +243,52 @@ static void blank_helper(void)
     CHECK(!ph_form_blank("\xc2\xa1")); /* inverted exclamation mark is not a space */
 }
 
+/* Every validator against the values no person types: whitespace alone
+ * (stripped, so it is empty: required says so, an optional field passes,
+ * a password is compared as typed), invalid UTF-8 (a stray byte, a cut
+ * sequence, an overlong encoding, a UTF-16 surrogate) and a NUL byte (a
+ * field error naming the field, whatever the validator). */
+static void every_validator_against_non_text(void)
+{
+    static const char not_text[] = " holds characters that are not text (invalid UTF-8 or a NUL "
+                                    "byte).";
+    const struct {
+        const ph_form_def *def;
+        const char *prefix, *label, *on_blank;
+    } cases[] = {
+        {&required_form, "", "Name", "Name is required."},
+        {&length_form, "", "Nickname", "Nickname is required."},
+        {&max_form, "", "Username", NULL},
+        {&min_form, "", "Password", NULL},
+        {&email_form, "", "Email", "Email is required."},
+        {&equal_form, "password=abc&", "Confirm password", "Confirm password must match password."},
+        {&range_form, "", "Age", "Age is required."},
+        {&regexp_form, "", "Code", NULL},
+        {&anyof_form, "", "Colour", "Colour is required."},
+        {&select_form, "", "Size", NULL},
+        {&custom_form, "", "Name", NULL},
+    };
+    static const char *const bad[] = {"%FF", "ab%E2%82", "%C0%AF", "%ED%A0%80", "a%00b", "%00"};
+    char body[128], want[160];
+    for (size_t i = 0; i < PH_COUNTOF(cases); i++) {
+        snprintf(want, sizeof(want), "%s%s", cases[i].label, not_text);
+        for (size_t k = 0; k < PH_COUNTOF(bad); k++) {
+            snprintf(body, sizeof(body), "%sf=%s", cases[i].prefix, bad[k]);
+            const char *got = check_one(cases[i].def, body, strlen(body));
+            if (!got || strcmp(got, want) != 0) {
+                fprintf(stderr, "  %s: %s\n", body, got ? got : "(valid)");
+                CHECK(false);
+            }
+        }
+        snprintf(body, sizeof(body), "%sf=+%%09%%C2%%A0+", cases[i].prefix);
+        const char *got = check_one(cases[i].def, body, strlen(body));
+        if (cases[i].on_blank ? !got || strcmp(got, cases[i].on_blank) != 0 : got != NULL) {
+            fprintf(stderr, "  %s: %s\n", body, got ? got : "(valid)");
+            CHECK(false);
+        }
+    }
+}
+
 /* ---- forms derived from the model -------------------------------------------- */
 
 static const ph_field user_fields[] = {
@@ -253,13 +299,18 @@ static const ph_field user_fields[] = {
 };
 static const ph_form_def user_form = PH_FORM_MODEL(user_fields, &User_model);
 
+static const ph_field name_fields[] = {
+    PH_FORM_COLUMN(PH_FIELD_TEXT, "username", "username", "Username"),
+};
+static const ph_form_def name_form = PH_FORM_MODEL(name_fields, &User_model);
+
 static void derived_form_takes_column_constraints(void)
 {
     char err[256];
     CHECK_INT(ph_form_def_check(&user_form, err, sizeof(err)), 0);
     /* no database needed for what the columns say */
     ph_arena *a = ph_arena_new(0);
-    char body[1200];
+    char body[2000];
     /* NOT NULL: required */
     ph_request *req = request(a, NULL, "POST", "username=+&email=&password=x", 28);
     ph_form *f = ph_form_bind(req, &user_form);
@@ -281,6 +332,19 @@ static void derived_form_takes_column_constraints(void)
     e = ph_form_errors(f, "username", &n);
     CHECK(!valid && n == 1 && strcmp(e[0], "Username must be at most 100 characters.") == 0);
     CHECK_STR(ph_form_value(f, "email"), "a@b.co"); /* kept */
+    /* 100 characters of two bytes each (200 bytes) fit String(100); 101 do not */
+    for (int chars = 100; chars <= 101; chars++) {
+        k = (size_t)snprintf(body, sizeof(body), "email=a%%40b.co&password=x&username=");
+        for (int i = 0; i < chars; i++)
+            k += (size_t)snprintf(body + k, sizeof(body) - k, "%%C3%%A9");
+        req = request(a, NULL, "POST", body, k);
+        f = ph_form_bind(req, &name_form); /* no uniqueness check: no database here */
+        CHECK_INT(ph_form_validate(f, &valid), 0);
+        e = ph_form_errors(f, "username", &n);
+        CHECK_INT(n, chars == 100 ? 0 : 1);
+        CHECK(chars == 100 ? valid : !valid);
+        CHECK_INT(strlen(ph_form_value(f, "username")), 2 * chars);
+    }
     char wrong[16];
     CHECK(ph_form_def_check(&(ph_form_def){.fields = (const ph_field[]){{.kind = PH_FIELD_TEXT,
                                                                           .name = "x",
@@ -488,6 +552,7 @@ int main(void)
     RUN(validator_any_of_and_select);
     RUN(validator_custom);
     RUN(blank_helper);
+    RUN(every_validator_against_non_text);
     RUN(derived_form_takes_column_constraints);
     RUN(derived_form_unique_through_the_orm);
     RUN(validate_on_submit_needs_csrf);
