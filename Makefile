@@ -80,7 +80,8 @@ SCAFFOLD := $(sort $(shell find tools/scaffold -type f 2>/dev/null))
 SHLIB    := $(BUILD)/libphial.so.$(VERSION)
 LIBS_OUT := $(BUILD)/libphial.a $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libphial.so
 
-.PHONY: all deps deps-run deps-test run test check-asan bench clean format fuzz install uninstall
+.PHONY: all deps deps-run deps-test run test check-asan bench clean format fuzz fuzz-vars install \
+        uninstall
 all: $(LIBS_OUT) $(BUILD)/app $(BUILD)/app-test $(TOOLS) $(TESTS)
 
 # Test helpers and app objects are prerequisites of pattern rules only;
@@ -205,9 +206,18 @@ check-asan: deps-test
 bench: deps all
 	@QUICK=$(QUICK) BENCH_ARGS="$(BENCH_ARGS)" sh bench/run.sh
 
+# `make fuzz` builds the libFuzzer targets; FUZZ_SECONDS=N runs each N
+# seconds on its corpus too (fuzz/run.sh; CI runs 30).
 fuzz:
 	@sh tools/deps.sh fuzz
-	@sh fuzz/build.sh
+	@if [ -n "$(FUZZ_SECONDS)" ]; then FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh; \
+	 else sh fuzz/build.sh; fi
+
+# What fuzz/build.sh compiles the library from (sh-quoted assignments).
+fuzz-vars:
+	@echo "LIB_SRC='$(LIB_SRC)'"
+	@echo "LIB_CFLAGS='$(PGDEF) $(PKG_CFLAGS)'"
+	@echo "LIB_LIBS='$(LIBS)'"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
