@@ -9,6 +9,7 @@
 #include "phial/template.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define PH__TPL_MAX_PARSE_DEPTH 100  /* nesting of tags and expressions */
@@ -80,6 +81,10 @@ struct ph__expr {
         struct {
             ph__expr *obj;
             ph_slice name;
+            /* the model column or relationship this name found last: a
+             * cache, checked against the model at each use (templates
+             * are shared by the threads that render them) */
+            const void *_Atomic hit;
         } attr;
         struct {
             ph__expr *obj, *key;
@@ -363,6 +368,8 @@ bool ph__equal(const ph_value *a, const ph_value *b);
 int ph__compare(ph__rs *rs, const ph_value *a, const ph_value *b, int *res);
 /* getattr/getitem; undefined when missing */
 int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out);
+/* ph__getattr for the attribute expression e (E_ATTR) on obj, through e's cache */
+int ph__getattr_expr(ph__rs *rs, const ph_value *obj, const ph__expr *e, ph_value *out);
 int ph__getitem(ph__rs *rs, const ph_value *obj, const ph_value *key, ph_value *out);
 /* Items of an iterable as an array in the arena (maps: keys). */
 int ph__iterate(ph__rs *rs, const ph_value *v, ph_value **items, size_t *n);

@@ -691,6 +691,14 @@ static inline __attribute__((always_inline)) int eval(ph__rs *rs, const ph__expr
             return 0;
         }
     }
+    /* name.attr on a model (a row's field in a loop): no frame either */
+    if (e->kind == E_ATTR && e->u.attr.obj->kind == E_NAME) {
+        const ph_value *v = lookup(rs, e->u.attr.obj->u.name);
+        if (v && v->kind == PH_V_MODEL) {
+            rs->line = e->line;
+            return ph__getattr_expr(rs, v, e, out);
+        }
+    }
     return eval_slow(rs, e, out);
 }
 
@@ -742,7 +750,7 @@ static int eval_slow(ph__rs *rs, const ph__expr *e, ph_value *out)
             break;
         }
         rs->line = e->line;
-        rc = ph__getattr(rs, &a, e->u.attr.name, out);
+        rc = ph__getattr_expr(rs, &a, e, out);
         break;
     case E_ITEM:
         if ((rc = eval(rs, e->u.item.obj, &a)) < 0 || (rc = eval(rs, e->u.item.key, &b)) < 0)

@@ -1026,6 +1026,34 @@ static int rel_value(ph__rs *rs, const ph_model *m, void *obj, const ph_relation
     return 0;
 }
 
+int ph__getattr_expr(ph__rs *rs, const ph_value *obj, const ph__expr *e, ph_value *out)
+{
+    ph_slice name = e->u.attr.name;
+    if (obj->kind != PH_V_MODEL || name.len == 0)
+        return ph__getattr(rs, obj, name, out);
+    const ph_model *m = obj->u.m.model;
+    const void *_Atomic *cache = (const void *_Atomic *)&e->u.attr.hit;
+    uintptr_t h = (uintptr_t)atomic_load_explicit(cache, memory_order_relaxed);
+    /* one expression sees one model, nearly always: its last find first */
+    if (h >= (uintptr_t)m->columns && h < (uintptr_t)(m->columns + m->ncolumns))
+        return column_value(rs, obj->u.m.obj, (const ph_column *)h, out);
+    if (m->nrelationships && h >= (uintptr_t)m->relationships &&
+        h < (uintptr_t)(m->relationships + m->nrelationships))
+        return rel_value(rs, m, obj->u.m.obj, (const ph_relationship *)h, out);
+    const ph_column *c = find_column(m, name);
+    if (c) {
+        atomic_store_explicit(cache, c, memory_order_relaxed);
+        return column_value(rs, obj->u.m.obj, c, out);
+    }
+    const ph_relationship *r = find_rel(m, name);
+    if (r) {
+        atomic_store_explicit(cache, r, memory_order_relaxed);
+        return rel_value(rs, m, obj->u.m.obj, r, out);
+    }
+    *out = ph_tpl_undefined();
+    return 0;
+}
+
 int ph__getattr(ph__rs *rs, const ph_value *obj, ph_slice name, ph_value *out)
 {
     *out = ph_tpl_undefined();

@@ -440,6 +440,14 @@ static void test_model_relationships_and_loader(void)
     (void)bad;
     ph_tpl_ctx_set_model(ctx, "o2", &Owner_model, &o2);
     CHECK_STR(render_opts(a, "t.html", "{{ o2.pets|length }}", ctx, &opts), "2");
+    /* one expression on models of two kinds in turn: each finds its own
+     * column (Pet's name is column 1, Owner's column 1 is username; p's
+     * owner was loaded above) */
+    CHECK_STR(render(a,
+                     "{% for x in [o, p, o, stray, p] %}{{ x.id }}:{{ x.name }}:{{ x.username }}:"
+                     "{{ x.owner }}|{% endfor %}",
+                     ctx),
+              "1::ann:|10:Rex::&lt;Owner 1&gt;|1::ann:|12:Stray::None|10:Rex::&lt;Owner 1&gt;|");
     ph_arena_free(a);
 }
 
