@@ -285,7 +285,12 @@ static bool match_at(match_state *ms, size_t i, size_t pos)
 static bool match_route(const ph_route *rt, const char *path, size_t len, ph_arena *a,
                         ph_params *params, bool *oom)
 {
-    match_state ms = {.rt = rt, .path = path, .len = len};
+    /* ends[] is written before it is read: not zeroed for every route tried */
+    match_state ms;
+    ms.rt = rt;
+    ms.path = path;
+    ms.len = len;
+    ms.steps = 0;
     if (rt->nsegs > MAX_SEGS || !match_at(&ms, 0, 0))
         return false;
     size_t pos = 0;
