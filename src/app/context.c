@@ -496,19 +496,21 @@ static int security_before(ph_request *req, ph_response *res, void *ud)
     return 0;
 }
 
+/* Each header the handler did not set itself (added, not replaced: the
+ * lookup just found none). */
 static int security_headers(ph_response *res, const ph_security_config *c)
 {
     int rc = 0;
     if (c->nosniff && !ph_res_header_get(res, "X-Content-Type-Options"))
-        rc = ph_res_header(res, "X-Content-Type-Options", "nosniff");
+        rc = ph_res_header_add(res, "X-Content-Type-Options", "nosniff");
     if (rc == 0 && c->frame_options && *c->frame_options &&
         !ph_res_header_get(res, "X-Frame-Options"))
-        rc = ph_res_header(res, "X-Frame-Options", c->frame_options);
+        rc = ph_res_header_add(res, "X-Frame-Options", c->frame_options);
     if (rc == 0 && c->referrer_policy && *c->referrer_policy &&
         !ph_res_header_get(res, "Referrer-Policy"))
-        rc = ph_res_header(res, "Referrer-Policy", c->referrer_policy);
+        rc = ph_res_header_add(res, "Referrer-Policy", c->referrer_policy);
     if (rc == 0 && c->csp && *c->csp && !ph_res_header_get(res, "Content-Security-Policy"))
-        rc = ph_res_header(res, "Content-Security-Policy", c->csp);
+        rc = ph_res_header_add(res, "Content-Security-Policy", c->csp);
     return rc;
 }
 
