@@ -73,12 +73,8 @@ int ph_csrf_check(const ph_security *sec, const ph_usersession *s, const char *t
     size_t n;
     if (strlen(token) != TIME_B64 + 1 + TAG_B64 || token[TIME_B64] != '.' ||
         strspn(token, PH__B64URL ".") != TIME_B64 + 1 + TAG_B64 ||
-        sodium_base642bin(when, sizeof(when), token, TIME_B64, NULL, &n, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        n != 8 ||
-        sodium_base642bin(tag, sizeof(tag), token + TIME_B64 + 1, TAG_B64, NULL, &n, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        n != 32)
+        ph__b64url_decode(token, TIME_B64, when, sizeof(when), &n) != 0 || n != 8 ||
+        ph__b64url_decode(token + TIME_B64 + 1, TAG_B64, tag, sizeof(tag), &n) != 0 || n != 32)
         return PH_EINVAL;
     bool ok = false;
     for (int k = 0; k < sec->nkeys && !ok; k++) {

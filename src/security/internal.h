@@ -47,6 +47,12 @@ struct ph_usersession {
 /* The digits of unpadded base64url. */
 #define PH__B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+/* Decodes unpadded base64url strictly (as libsodium does: a bad digit, a
+ * length of 4k+1 or non-zero bits left over fail) into out (room for cap
+ * bytes); 0, or -1 with *outlen undefined.  Not constant-time: for bytes
+ * that are not secret (a cookie's payload and the tags it brings). */
+int ph__b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap, size_t *outlen);
+
 /* The key under which the session keeps its CSRF secret. */
 #define PH__CSRF_KEY "_csrf"
 

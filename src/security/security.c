@@ -143,6 +143,42 @@ int ph_security_config_read(ph_security_config *c, const char *(*get)(void *ud, 
     return 0;
 }
 
+static int b64url_digit(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+int ph__b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap, size_t *outlen)
+{
+    if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
+        return -1;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = b64url_digit((unsigned char)in[i]);
+        if (d < 0)
+            return -1;
+        acc = acc << 6 | (uint32_t)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -1;
+    *outlen = o;
+    return 0;
+}
+
 /* One subkey: HMAC-SHA256(secret, label), so the session and CSRF keys of
  * one secret are independent. */
 static void derive(const char *secret, size_t n, const char *label,

@@ -324,6 +324,125 @@ static void signatures_are_plain_hmac(void)
     ph_security_free(sec);
 }
 
+/* The fast base64url decoder agrees with libsodium's strict one on every
+ * input of the alphabet (random digits and lengths, so every kind of final
+ * digit) and refuses every input with a byte outside it. */
+static void b64url_decoder_matches_libsodium(void)
+{
+    static const char digits[] = PH__B64URL "=+/.\xff";
+    unsigned char a[64], b[64];
+    char in[80] = {0};
+    int disagree = 0, ok = 0;
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = round % 61;
+        in[n] = '\0';
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly alphabet digits, sometimes one that is not */
+            size_t k = (seed >> 16) % (round % 7 ? 64 : sizeof(digits) - 1);
+            in[i] = digits[k];
+        }
+        size_t la = 0, lb = 0;
+        int ra = ph__b64url_decode(in, n, a, sizeof(a), &la);
+        /* libsodium maps some bytes >= 0x80 onto digits (its callers check
+         * the alphabet first): those inputs must fail here */
+        bool alphabet = strspn(in, PH__B64URL) >= n;
+        int rb = alphabet ? sodium_base642bin(b, sizeof(b), in, n, NULL, &lb, NULL,
+                                              sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+                          : -1;
+        if ((ra == 0) != (rb == 0) || (ra == 0 && (la != lb || memcmp(a, b, la) != 0))) {
+            if (disagree++ < 3)
+                printf("  differs on \"%.*s\": %d, libsodium %d\n", (int)n, in, ra, rb);
+        }
+        ok += ra == 0;
+    }
+    CHECK_INT(disagree, 0);
+    CHECK(ok > 1000); /* the valid cases were exercised too */
+    size_t n;
+    CHECK_INT(ph__b64url_decode("AAAA", 4, a, 2, &n), -1); /* no room */
+    CHECK_INT(ph__b64url_decode("", 0, a, 0, &n), 0);
+    CHECK_INT(n, 0);
+}
+
+/* A cookie signed with sec's current key around the JSON payload. */
+static char *signed_cookie(ph_security *sec, ph_arena *a, const char *json)
+{
+    size_t jl = strlen(json);
+    size_t b64 = sodium_base64_ENCODED_LEN(jl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *v = ph_arena_alloc(a, b64 + 45);
+    sodium_bin2base64(v, b64, (const unsigned char *)json, jl,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    size_t pl = strlen(v);
+    unsigned char tag[32];
+    crypto_auth_hmacsha256(tag, (const unsigned char *)v, pl, sec->session_keys[0]);
+    v[pl] = '.';
+    sodium_bin2base64(v + pl + 1, 44, tag, 32, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return v;
+}
+
+/* Payloads read by the compact reader and by the JSON parser give the
+ * same sessions; what the parser refuses is refused either way. */
+static void session_payload_shapes(void)
+{
+    ph_security *sec = make(KEY_A, NULL);
+    ph_arena *a = ph_arena_new(0);
+    ph_usersession_status st;
+    static const struct {
+        const char *json;
+        ph_usersession_status want;
+        const char *key, *value; /* one item to look up, or NULL */
+        size_t len;
+    } cases[] = {
+        {"{\"x\":2000,\"d\":{},\"f\":[]}", PH_USERSESSION_OK, NULL, NULL, 0},
+        {"{\"x\":2000,\"d\":{\"a\":\"1\",\"_csrf\":\"ab\"},\"f\":[]}", PH_USERSESSION_OK, "_csrf",
+         "ab", 2},
+        /* escapes, non-ASCII text, spaces, flashes, another order: the parser */
+        {"{\"x\":2000,\"d\":{\"a\":\"q\\\"\\u00e9\"},\"f\":[]}", PH_USERSESSION_OK, "a",
+         "q\"\xc3\xa9", 1},
+        {"{\"x\":2000,\"d\":{\"a\":\"\xc3\xa9\"},\"f\":[]}", PH_USERSESSION_OK, "a", "\xc3\xa9", 1},
+        {"{ \"x\": 2000, \"d\": {\"a\": \"b\"}, \"f\": [] }", PH_USERSESSION_OK, "a", "b", 1},
+        {"{\"x\":2000,\"d\":{\"a\":\"b\"},\"f\":[[\"message\",\"hi\"]]}", PH_USERSESSION_OK, "a",
+         "b", 1},
+        {"{\"f\":[],\"d\":{\"a\":\"b\"},\"x\":2000}", PH_USERSESSION_OK, "a", "b", 1},
+        /* refused */
+        {"{\"x\":2000,\"d\":{\"a\":\"1\",\"a\":\"2\"},\"f\":[]}", PH_USERSESSION_TAMPERED, NULL,
+         NULL, 0},
+        {"{\"x\":2000,\"d\":{\"a\":\"\xff\"},\"f\":[]}", PH_USERSESSION_TAMPERED, NULL, NULL, 0},
+        {"{\"x\":02000,\"d\":{},\"f\":[]}", PH_USERSESSION_TAMPERED, NULL, NULL, 0},
+        {"{\"x\":2000,\"d\":{\"a\":1},\"f\":[]}", PH_USERSESSION_TAMPERED, NULL, NULL, 0},
+        {"{\"x\":2000,\"d\":{},\"f\":[]}x", PH_USERSESSION_TAMPERED, NULL, NULL, 0},
+        {"{\"x\":2000,\"d\":{},\"f\":[],\"y\":1}", PH_USERSESSION_TAMPERED, NULL, NULL, 0},
+        {"{\"x\":2000,\"d\":{\"a\":\"b\"}", PH_USERSESSION_TAMPERED, NULL, NULL, 0},
+        /* expired: the expiry is the first thing read */
+        {"{\"x\":1000,\"d\":{\"a\":\"b\"},\"f\":[]}", PH_USERSESSION_EXPIRED, NULL, NULL, 0},
+        {"{\"x\":999,\"d\":{\"a\":\"\\u0041\"},\"f\":[]}", PH_USERSESSION_EXPIRED, NULL, NULL, 0},
+    };
+    for (size_t i = 0; i < PH_COUNTOF(cases); i++) {
+        ph_usersession *s = ph_usersession_decode(sec, a, signed_cookie(sec, a, cases[i].json),
+                                                  1000, &st);
+        if (st != cases[i].want)
+            printf("  case %zu: %s\n", i, cases[i].json);
+        CHECK_INT(st, cases[i].want);
+        CHECK_INT(ph_usersession_len(s), cases[i].len);
+        if (cases[i].key)
+            CHECK_STR(ph_usersession_lookup(s, cases[i].key), cases[i].value);
+    }
+    /* 16 items and more: the same */
+    ph_buf b;
+    ph_buf_init(&b, a);
+    ph_buf_puts(&b, "{\"x\":2000,\"d\":{");
+    for (int i = 0; i < 20; i++)
+        ph_buf_printf(&b, "%s\"k%d\":\"v%d\"", i ? "," : "", i, i);
+    ph_buf_puts(&b, "},\"f\":[]}");
+    ph_usersession *s = ph_usersession_decode(sec, a, signed_cookie(sec, a, b.ptr), 1000, &st);
+    CHECK_INT(st, PH_USERSESSION_OK);
+    CHECK_INT(ph_usersession_len(s), 20);
+    CHECK_STR(ph_usersession_lookup(s, "k19"), "v19");
+    ph_arena_free(a);
+    ph_security_free(sec);
+}
+
 static void password_hash_and_verify(void)
 {
     ph_security *sec = make(KEY_A, NULL);
@@ -464,6 +583,8 @@ int main(void)
     RUN(session_too_big_is_refused);
     RUN(csrf_tokens);
     RUN(signatures_are_plain_hmac);
+    RUN(b64url_decoder_matches_libsodium);
+    RUN(session_payload_shapes);
     RUN(password_hash_and_verify);
     RUN(password_hash_is_capped);
     RUN(instance_key_file);
