@@ -145,6 +145,7 @@ def main():
     workloads = [w for w in run.WORKLOADS if w[0] in names]
     if len(workloads) != len(names) or a.requests < 1:
         ap.error("unknown workload (workloads: %s)" % ", ".join(w[0] for w in run.WORKLOADS))
+    a.out = os.path.abspath(a.out)
     os.makedirs(a.out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="phial-profile.")
     stop_pg = None
