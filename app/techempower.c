@@ -6,7 +6,8 @@
  * malformed N counts as 1).  And, where the application's own pages differ
  * from the peer's (navigation, a handler's profile), the peer's pages served
  * byte for byte from the same queries: /bench/users and
- * /bench/handlers/<id>, templates in templates/bench/.  The bodies are the
+ * /bench/handlers/<id>, templates in templates/bench/, and the peer's
+ * answer to a comment (POST /bench/pets/<id>/comments).  The bodies are the
  * bytes the peer sends (Flask's jsonify: compact JSON with sorted keys and a
  * final newline), so a benchmark compares frameworks, not pages.
  */
@@ -270,6 +271,37 @@ static int bench_handler_view(ph_request *req, ph_response *res)
     return ph_render(req, res, "bench/handler.html", ctx);
 }
 
+/* The peer's comment post: the pet or 404, the comment stored under its
+ * key (400 without the field), committed, then "Comment added" with 201.
+ * The app's own route answers with a redirect and a flash instead.  The
+ * CSRF token is checked here as on every form post of the app. */
+static int bench_comment_view(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_db(req);
+    int64_t id;
+    PetCategory *pet;
+    if (!db)
+        return PH_ENOMEM;
+    if (ph_req_param_int(req, "pet_id", &id) < 0)
+        return ph_abort(res, 404);
+    int rc = ph_session_get(db, &PetCategory_model, id, &pet);
+    if (rc == PH_ENOTFOUND)
+        return ph_abort(res, 404);
+    if (rc < 0)
+        return rc;
+    const char *text = ph_req_form(req, "comment_content");
+    if (!text)
+        return ph_abort(res, 400);
+    PetComment *c = PH_ARENA_NEW(req->arena, PetComment);
+    if (!c)
+        return PH_ENOMEM;
+    c->comment_content = text;
+    c->pet_id = pet->pet_id;
+    if ((rc = ph_session_add(db, &PetComment_model, c)) < 0 || (rc = ph_session_commit(db)) < 0)
+        return rc;
+    return ph_html(res, 201, "Comment added");
+}
+
 int app_techempower_register(ph_app *app)
 {
     static const struct {
@@ -290,5 +322,6 @@ int app_techempower_register(ph_app *app)
         if (rc < 0)
             return rc;
     }
-    return 0;
+    return ph_app_route(app, PH_POST, "/bench/pets/<int:pet_id>/comments", "bench_comment",
+                        bench_comment_view);
 }

@@ -113,7 +113,7 @@ def measure(name, w, url, tmp, out, warmup, n):
     proc, port = start(name, tmp, url, out)
     try:
         path = w[2] if name == "phial" else w[3]
-        csrf = run.csrf_for("http://127.0.0.1:%d" % port, path) if w[1] == "POST" else ("", None)
+        csrf = run.csrf_for("http://127.0.0.1:%d" % port, w) if w[1] == "POST" else ("", None)
         send(port, w, path, csrf, warmup)
         pids = sorted(run.tree_pids(proc.pid))
         control("-z", pids)

@@ -44,7 +44,7 @@ WORKLOADS = [
     ("hello", "GET", "/", "/", False, "bytes"),
     ("users", "GET", "/bench/users", "/users", True, "bytes"),
     ("handler", "GET", "/bench/handlers/1", "/handlers/1", True, "bytes"),
-    ("comment", "POST", "/pets/1/comments", "/pets/1/comments", True, "bytes"),
+    ("comment", "POST", "/bench/pets/1/comments", "/pets/1/comments", True, "bytes"),
     ("json", "GET", "/json", "/json", False, "bytes"),
     ("plaintext", "GET", "/plaintext", "/plaintext", False, "bytes"),
     ("db", "GET", "/db", "/db", True, "json"),
@@ -288,10 +288,11 @@ def fetch(base, method, path, body=None, headers=None):
             log("   (%s%s still busy: waiting)" % (base, path))
 
 
-def csrf_for(base, path):
-    """The CSRF token and cookie of the comment form, when the page has one:
-    (form fields to add, Cookie header) fetched once."""
-    pet_page = path.rsplit("/comments", 1)[0]
+def csrf_for(base, w):
+    """The CSRF token and cookie of the comment form on the pet's page
+    (/pets/1 on every server), when the page has one: (form fields to add,
+    Cookie header) fetched once."""
+    pet_page = w[3].rsplit("/comments", 1)[0]
     try:
         status, _, headers, body = fetch(base, "GET", pet_page)
     except OSError:
@@ -427,7 +428,7 @@ def main():
                     for w in mine:
                         path = NGINX_PATHS.get(w[0]) if name == "nginx" else \
                             (w[2] if name == "phial" else w[3])
-                        csrf = csrf_for(srv.base(), path) if w[1] == "POST" else ("", None)
+                        csrf = csrf_for(srv.base(), w) if w[1] == "POST" else ("", None)
                         got = answer(srv.base(), w, path, csrf)
                         if name == "peer":
                             peer_answers[w[0]] = got

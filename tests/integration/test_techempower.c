@@ -10,7 +10,8 @@
  * the peer (python3 + Flask, run in this test) sends, /updates writing the
  * numbers it answers; Server and Date headers on every response.  The
  * peer-page routes /bench/users and /bench/handlers/<id> are byte for byte
- * the peer's /users and /handlers/<id>.
+ * the peer's /users and /handlers/<id>; POST /bench/pets/<id>/comments
+ * answers as the peer's comment route, behind the app's CSRF check.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -379,6 +380,73 @@ static void tfb_updates_write_what_they_answer(void)
         db_disconnect(c, db);
 }
 
+/* POSTs a comment form to path with the given extra fields and Cookie. */
+static int post_comment(const char *path, const char *fields, const char *cookie, tc_response *r)
+{
+    char raw[2048];
+    snprintf(raw, sizeof(raw),
+             "POST %s HTTP/1.1\r\nHost: x\r\n%s%s%s"
+             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+             path, cookie ? "Cookie: " : "", cookie ? cookie : "", cookie ? "\r\n" : "",
+             strlen(fields), fields);
+    return tc_request(srv.port, raw, r);
+}
+
+/* POST /bench/pets/<id>/comments answers as the peer's comment route
+ * (201, "Comment added", text/html) and stores the comment; it checks the
+ * CSRF token of the app's pet page, as the benchmark sends it; 404 for an
+ * unknown pet, 400 without the field. */
+static void bench_comment_like_peer(void)
+{
+    char cookie[2048], token[256], fields[512];
+    CHECK_INT(tc_csrf(srv.port, "/pets/1", cookie, sizeof(cookie), token, sizeof(token)), 0);
+    ph_db *db;
+    ph_db_conn *c = db_connect(getenv("DATABASE_URL"), &db);
+    CHECK(c != NULL);
+    const char *count_sql = "SELECT count(*) FROM petcomment WHERE pet_id = 1 AND "
+                            "comment_content = 'A very good dog.'";
+    int64_t before = -1, after = -1;
+    if (c)
+        ph_db_query_int(c, count_sql, NULL, 0, &before);
+    tc_response r;
+    snprintf(fields, sizeof(fields), "comment_content=A+very+good+dog.&csrf_token=%s", token);
+    if (post_comment("/bench/pets/1/comments", fields, cookie, &r) == 0) {
+        CHECK_INT(r.status, 201);
+        CHECK_STR(r.body, "Comment added");
+        CHECK_STR(tc_header_get(&r, "Content-Type"), "text/html; charset=utf-8");
+        CHECK(tc_header_get(&r, "Server") && tc_header_get(&r, "Date"));
+        tc_response_free(&r);
+    }
+    if (c)
+        ph_db_query_int(c, count_sql, NULL, 0, &after);
+    CHECK_INT((int)after, (int)before + 1);
+    if (post_comment("/bench/pets/9999/comments", fields, cookie, &r) == 0) {
+        CHECK_INT(r.status, 404);
+        tc_response_free(&r);
+    }
+    snprintf(fields, sizeof(fields), "other=1&csrf_token=%s", token);
+    if (post_comment("/bench/pets/1/comments", fields, cookie, &r) == 0) {
+        CHECK_INT(r.status, 400);
+        tc_response_free(&r);
+    }
+    /* no token, or no session cookie: refused, nothing stored */
+    if (post_comment("/bench/pets/1/comments", "comment_content=A+very+good+dog.", cookie, &r) ==
+        0) {
+        CHECK_INT(r.status, 400);
+        tc_response_free(&r);
+    }
+    snprintf(fields, sizeof(fields), "comment_content=A+very+good+dog.&csrf_token=%s", token);
+    if (post_comment("/bench/pets/1/comments", fields, NULL, &r) == 0) {
+        CHECK_INT(r.status, 400);
+        tc_response_free(&r);
+    }
+    if (c) {
+        ph_db_query_int(c, count_sql, NULL, 0, &after);
+        CHECK_INT((int)after, (int)before + 1);
+        db_disconnect(c, db);
+    }
+}
+
 static int setup(const char *url)
 {
     setenv("DATABASE_URL", url, 1);
@@ -402,6 +470,7 @@ static void run_suite(void)
     RUN(tfb_fortunes_same_bytes_as_peer);
     RUN(bench_pages_same_bytes_as_peer);
     RUN(tfb_updates_write_what_they_answer);
+    RUN(bench_comment_like_peer);
 }
 
 int main(void)
