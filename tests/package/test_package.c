@@ -210,6 +210,24 @@ static void test_new_app(void)
                tmp, tmp, tmp);
     CHECK(rc != 0); /* the source tree is named nowhere */
     free(out);
+    /* linked statically as docs/deployment.md says: its command, run on
+     * the demo's objects, gives a binary that needs no libphial.so */
+    rc = pt_sh(&out,
+               "cd '%s/demo' && export PKG_CONFIG_PATH='%s/lib/pkgconfig' && "
+               "cc -std=c11 %s $(pkg-config --cflags phial) -c src/main.c -o build/main.o && "
+               "cmd=$(awk 'index($0, \"cc -o build/app build/\") == 1 {p = 1} "
+               "p && /^```/ {exit} p' '%s/docs/deployment.md' | tr -d '\\\\\\n') && "
+               "[ -n \"$cmd\" ] && "
+               "cmd=$(echo \"$cmd\" | sed 's|^cc -o build/app|cc %s -o build/demo-static|') && "
+               "eval \"$cmd\" && readelf -d build/demo-static | grep NEEDED && "
+               "./build/demo-static routes",
+               tmp, prefix, DEMO_CFLAGS, top, DEMO_CFLAGS);
+    CHECK_INT(rc, 0);
+    CHECK(out && !strstr(out, "libphial"));
+    CHECK_CONTAINS(out, "index");
+    if (rc != 0)
+        fprintf(stderr, "  static link:\n%s\n", out ? out : "");
+    free(out);
     /* refused: a second `new` over it, a name that is no C identifier */
     CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix), 1);
     CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new 'my-app'", tmp, prefix), 2);
