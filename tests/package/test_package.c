@@ -377,14 +377,24 @@ static void test_app_from_anywhere(void)
 }
 
 /* make PG=0: a library and an app that need no libpq; SQLite works, a
- * postgresql:// URL is refused at start with a message saying why. */
+ * postgresql:// URL is refused at start with a message saying why.  Built
+ * from nothing with make -j8: every kind of target at once (generated
+ * sources, the embedded files, tools, a test with its folder's helpers, a
+ * test linking the app), then make -q finds nothing left to do. */
 static void test_without_postgres(void)
 {
-    char cmd[4096], *out = NULL;
-    snprintf(cmd, sizeof(cmd),
-             "make -s -j2 -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 '%s/pg0/libphial.so' '%s/pg0/app'",
-             top, tmp, tmp, tmp);
-    CHECK_INT(pt_run_ok("make PG=0", cmd), 0);
+    char cmd[4096], targets[2048], *out = NULL;
+    snprintf(targets, sizeof(targets),
+             "'%s/pg0/libphial.so' '%s/pg0/app' '%s/pg0/app-test' '%s/pg0/phial' "
+             "'%s/pg0/phial-render' '%s/pg0/tests/package/test_privdrop' "
+             "'%s/pg0/tests/app/test_tutorial'",
+             tmp, tmp, tmp, tmp, tmp, tmp, tmp);
+    snprintf(cmd, sizeof(cmd), "make -s -j8 -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 %s", top, tmp,
+             targets);
+    CHECK_INT(pt_run_ok("make -j8 PG=0", cmd), 0);
+    snprintf(cmd, sizeof(cmd), "make -q -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 %s", top, tmp,
+             targets);
+    CHECK_INT(pt_run_ok("make -q PG=0", cmd), 0);
     int rc = pt_sh(&out, "readelf -d '%s/pg0/libphial.so' '%s/pg0/app' | grep NEEDED", tmp, tmp);
     CHECK_INT(rc, 0);
     CHECK_CONTAINS(out, "libsqlite3");
