@@ -182,6 +182,45 @@ static void test_exports(void)
     free(out);
 }
 
+/* The demo's templates and static files changed on disk after the build:
+ * without DEBUG the binary serves its embedded copies; with DEBUG=1 it
+ * reads the folders next to it (from any current directory) and a
+ * template changed while it runs is recompiled on the next request. */
+static void served_from_disk_with_debug(char *exe, const char *db)
+{
+    char resp[16384];
+    CHECK_INT(pt_sh(NULL,
+                    "cd '%s/demo' && sed -i 's/Hello from demo/Hello from disk/' "
+                    "templates/index.html && echo '.disk { color: red; }' >> static/style.css",
+                    tmp),
+              0);
+    for (int debug = 0; debug < 2; debug++) {
+        int port = pt_free_port();
+        char *argv[] = {exe, "run", NULL};
+        const char *env[] = {"DATABASE_URL", db, "DEBUG", debug ? "1" : "0", NULL};
+        pid_t pid = serve("/", argv, env, port);
+        CHECK(pid > 0);
+        if (pid <= 0)
+            continue;
+        CHECK_INT(pt_http_get(port, "/", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(header_end(resp), debug ? "Hello from disk" : "Hello from demo");
+        CHECK_INT(pt_http_get(port, "/static/style.css", resp, sizeof(resp)), 0);
+        CHECK_CONTAINS(resp, "HTTP/1.1 200");
+        CHECK(debug ? strstr(resp, ".disk") != NULL : strstr(resp, ".disk") == NULL);
+        if (debug) {
+            /* changed while serving: a newer modification time, no sleep */
+            CHECK_INT(pt_sh(NULL,
+                            "cd '%s/demo/templates' && sed -i 's/Hello from disk/Hello again/' "
+                            "index.html && touch -d '+5 seconds' index.html",
+                            tmp),
+                      0);
+            CHECK_INT(pt_http_get(port, "/", resp, sizeof(resp)), 0);
+            CHECK_CONTAINS(header_end(resp), "Hello again");
+        }
+        CHECK_INT(stop(pid), 0);
+    }
+}
+
 /* `phial new demo`, built with pkg-config alone, passes its own tests and
  * serves its page from another directory. */
 static void test_new_app(void)
@@ -258,6 +297,7 @@ static void test_new_app(void)
         CHECK_CONTAINS(resp, "text/css");
         CHECK_INT(stop(pid), 0);
     }
+    served_from_disk_with_debug(exe, db);
 }
 
 /* Every examples/NAME, as a user would take it: copied out of the tree,
