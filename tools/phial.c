@@ -143,7 +143,10 @@ static int cmd_new(int argc, char **argv)
             rc = PH_ENOMEM;
             break;
         }
-        snprintf(path, sizeof(path), "%s/%s", tmp, b.ptr);
+        /* phial-embed leaves dot files out: the scaffold's gitignore is
+         * written as .gitignore */
+        snprintf(path, sizeof(path), "%s/%s%s", tmp, strcmp(b.ptr, "gitignore") == 0 ? "." : "",
+                 b.ptr);
         ph_buf_clear(&b);
         substitute(&b, (const char *)f->data, f->size, name);
         if (ph_buf_status(&b) < 0) {

@@ -182,6 +182,71 @@ static void test_exports(void)
     free(out);
 }
 
+/* `make run` in the new app, as its README says, with no configuration at
+ * all (no SECRET_KEY): it serves its page, keeping a key made once in
+ * instance/secret_key that only its owner can read.  make and the server
+ * run in a process group of their own, stopped together. */
+static void make_run_as_a_user(void)
+{
+    int port = pt_free_port();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        char dir[600], p[16], pc[600];
+        snprintf(dir, sizeof(dir), "%s/demo", tmp);
+        snprintf(p, sizeof(p), "%d", port);
+        snprintf(pc, sizeof(pc), "%s/lib/pkgconfig", prefix);
+        if (chdir(dir) != 0)
+            _exit(127);
+        unsetenv("SECRET_KEY");
+        setenv("PORT", p, 1);
+        setenv("WORKERS", "1", 1);
+        setenv("ACCESS_LOG", "0", 1);
+        setenv("PKG_CONFIG_PATH", pc, 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        execlp("make", "make", "-s", "run", (char *)NULL);
+        _exit(127);
+    }
+    CHECK(pid > 0);
+    if (pid <= 0)
+        return;
+    setpgid(pid, pid); /* also here: no race with the child's own call */
+    char resp[16384];
+    int got = -1;
+    for (int i = 0; i < 400 && got != 0; i++) { /* up to 20 s */
+        if ((got = pt_http_get(port, "/", resp, sizeof(resp))) != 0) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    CHECK_INT(got, 0);
+    if (got == 0) {
+        CHECK_CONTAINS(resp, "HTTP/1.1 200");
+        CHECK_CONTAINS(header_end(resp), "Hello from demo");
+    }
+    kill(-pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < 200 && kill(-pid, 0) == 0; i++) { /* the server drains, then exits */
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (kill(-pid, 0) == 0) {
+        fprintf(stderr, "  make run: the server outlived SIGTERM\n");
+        kill(-pid, SIGKILL);
+        CHECK(false);
+    }
+    char key[700];
+    struct stat st;
+    snprintf(key, sizeof(key), "%s/demo/instance/secret_key", tmp);
+    CHECK_INT(stat(key, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK_INT(pt_sh(NULL, "grep -qx '/instance/' '%s/demo/.gitignore'", tmp), 0);
+}
+
 /* The demo's templates and static files changed on disk after the build:
  * without DEBUG the binary serves its embedded copies; with DEBUG=1 it
  * reads the folders next to it (from any current directory) and a
@@ -297,6 +362,7 @@ static void test_new_app(void)
         CHECK_CONTAINS(resp, "text/css");
         CHECK_INT(stop(pid), 0);
     }
+    make_run_as_a_user();
     served_from_disk_with_debug(exe, db);
 }
 
