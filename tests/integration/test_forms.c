@@ -332,6 +332,29 @@ static void headers_on_every_response(void)
     CHECK_INT(r.status, 413);
     check_security_headers(&r, "413");
     tc_response_free(&r);
+    /* the errors the connection layer answers before any route: a target
+     * or a head too long, a request in doubt, an unknown transfer coding */
+    static char big[20000];
+    memset(big, 'a', sizeof(big) - 1);
+    char raw[sizeof(big) + 128];
+    const struct {
+        const char *fmt;
+        int status;
+    } early[] = {
+        {"GET /%s HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX-Long: %s\r\n\r\n", 431},
+        {"GET /%.0s HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
+        {"POST /contact%.0s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+    };
+    for (size_t i = 0; i < PH_COUNTOF(early); i++) {
+        snprintf(raw, sizeof(raw), early[i].fmt, big);
+        CHECK_INT(tc_request(srv.port, raw, &r), 0);
+        CHECK_INT(r.status, early[i].status);
+        char what[16];
+        snprintf(what, sizeof(what), "%d", early[i].status);
+        check_security_headers(&r, what);
+        tc_response_free(&r);
+    }
 }
 
 /* ---- 50 concurrent registrations ----------------------------------------------- */
