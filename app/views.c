@@ -160,32 +160,32 @@ static int users_view(ph_request *req, ph_response *res)
     return ph_render(req, res, "users.html", ctx);
 }
 
-/* The error pages, in the site's layout and in the user's words: what
- * went wrong is logged, never shown (no SQL, no code names). */
+/* The error pages, in the site's layout: the status's own name as the
+ * heading ("Not Found") and what to do in the user's words; what went
+ * wrong is logged, never shown (no SQL, no code names). */
 static int error_view(ph_request *req, ph_response *res)
 {
     static const struct {
         int status;
-        const char *title, *text;
+        const char *text;
     } pages[] = {
-        {400, "Bad request", "The page could not use what was sent. Go back and try again."},
-        {404, "Not found", "There is no such page here. It may have been deleted."},
-        {405, "Not allowed", "This page cannot be used that way."},
-        {413, "Too large", "What was sent is too large."},
-        {500, "Something went wrong",
-         "The page could not be shown because of an error on our "
-         "side. It has been logged; please try again later."},
-        {503, "Busy",
-         "The site is busy or its database is unavailable. Please try again in a "
-         "few seconds."},
+        {400, "The page could not use what was sent. Go back and try again."},
+        {404, "There is no such page here. It may have been deleted."},
+        {405, "This page cannot be used that way."},
+        {413, "What was sent is too large."},
+        {500, "The page could not be shown because of an error on our side. It has been "
+              "logged; please try again later."},
+        {503, "The site is busy or its database is unavailable. Please try again in a few "
+              "seconds."},
     };
     int status = res->status;
-    size_t i = 0;
-    while (i + 1 < PH_COUNTOF(pages) && pages[i].status != status)
-        i++;
+    const char *text = "Please go back and try again.";
+    for (size_t i = 0; i < PH_COUNTOF(pages); i++)
+        if (pages[i].status == status)
+            text = pages[i].text;
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
-    if (!ctx || ph_tpl_ctx_set_str(ctx, "title", pages[i].title) < 0 ||
-        ph_tpl_ctx_set_str(ctx, "error", pages[i].text) < 0)
+    if (!ctx || ph_tpl_ctx_set_str(ctx, "title", ph_http_reason(status)) < 0 ||
+        ph_tpl_ctx_set_str(ctx, "error", text) < 0)
         return PH_ENOMEM;
     int rc = ph_render(req, res, "error.html", ctx);
     if (rc == 0)
