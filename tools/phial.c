@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,38 @@ static void substitute(ph_buf *b, const char *s, size_t n, const char *name)
         ph_buf_puts(b, name);
         s = m + sizeof(mark) - 1;
     }
+}
+
+/* When pkg-config does not find phial but this command's own install has
+ * its phial.pc (PREFIX/bin/phial beside PREFIX/lib/pkgconfig/phial.pc),
+ * the folder to put in PKG_CONFIG_PATH, in out: true. */
+static bool pkg_config_hint(char *out, size_t cap)
+{
+    if (system("pkg-config --exists phial >/dev/null 2>&1") == 0)
+        return false;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    slash = strrchr(exe, '/'); /* PREFIX/bin -> PREFIX */
+    if (!slash)
+        return false;
+    *slash = '\0';
+    static const char *const dirs[] = {"lib", "lib64", "lib/x86_64-linux-gnu"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char pcfile[PATH_MAX + 64];
+        struct stat st;
+        snprintf(out, cap, "%s/%s/pkgconfig", exe, dirs[i]);
+        snprintf(pcfile, sizeof(pcfile), "%s/phial.pc", out);
+        if (stat(pcfile, &st) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* mkdir -p of the folders leading to path (not path itself). */
@@ -177,9 +210,14 @@ static int cmd_new(int argc, char **argv)
         nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         return 1;
     }
-    printf("Created %s.  Next:\n\n    cd %s\n    make run    # serves http://127.0.0.1:5000\n"
+    char pc[PATH_MAX + 32];
+    bool hint = pkg_config_hint(pc, sizeof(pc));
+    printf("Created %s.  Next:\n\n", target);
+    if (hint)
+        printf("    export PKG_CONFIG_PATH=%s   # pkg-config does not find phial yet\n", pc);
+    printf("    cd %s\n    make run    # serves http://127.0.0.1:5000\n"
            "    make test   # runs its tests\n",
-           target, target);
+           target);
     return 0;
 }
 

@@ -295,9 +295,13 @@ static void test_new_app(void)
         return;
     }
     char *out = NULL;
-    int rc = pt_sh(&out, "cd '%s' && '%s/bin/phial' new demo", tmp, prefix);
+    int rc = pt_sh(&out, "cd '%s' && env -u PKG_CONFIG_PATH '%s/bin/phial' new demo", tmp, prefix);
     CHECK_INT(rc, 0);
     CHECK_CONTAINS(out, "make run");
+    /* the prefix is not one pkg-config searches: the next steps say so */
+    char hint[400];
+    snprintf(hint, sizeof(hint), "export PKG_CONFIG_PATH=%s/lib/pkgconfig", prefix);
+    CHECK_CONTAINS(out, hint);
     free(out);
     /* no path into the source tree: only the prefix, found by pkg-config */
     char cmd[4096];
