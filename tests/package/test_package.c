@@ -98,6 +98,24 @@ static const char *header_end(const char *resp)
     return b ? b + 4 : "";
 }
 
+/* exe's tables created in db, then exe served, both from / (not its
+ * folder).  The server's pid (its port in *port), or -1. */
+static pid_t create_and_serve(char *exe, const char *db, int *port)
+{
+    char *out = NULL;
+    int rc = pt_sh(&out, "cd / && DATABASE_URL='%s' '%s' db create", db, exe);
+    CHECK_INT(rc, 0);
+    if (rc != 0)
+        fprintf(stderr, "  %s db create:\n%s\n", exe, out ? out : "");
+    free(out);
+    *port = pt_free_port();
+    char *argv[] = {exe, "run", NULL};
+    const char *env[] = {"DATABASE_URL", db, NULL};
+    pid_t pid = serve("/", argv, env, *port);
+    CHECK(pid > 0);
+    return pid;
+}
+
 /* ---- tests ------------------------------------------------------------------------------- */
 
 static bool installed;
@@ -346,16 +364,8 @@ static void test_new_app(void)
     char db[600], exe[600];
     snprintf(db, sizeof(db), "sqlite:///%s/demo.db", tmp);
     snprintf(exe, sizeof(exe), "%s/demo/build/demo", tmp);
-    rc = pt_sh(&out, "cd / && DATABASE_URL='%s' '%s' db create", db, exe);
-    CHECK_INT(rc, 0);
-    if (rc != 0)
-        fprintf(stderr, "  db create:\n%s\n", out ? out : "");
-    free(out);
-    int port = pt_free_port();
-    char *argv[] = {exe, "run", NULL};
-    const char *env[] = {"DATABASE_URL", db, NULL};
-    pid_t pid = serve("/", argv, env, port);
-    CHECK(pid > 0);
+    int port;
+    pid_t pid = create_and_serve(exe, db, &port);
     char resp[16384];
     if (pid > 0) {
         CHECK_INT(pt_http_get(port, "/", resp, sizeof(resp)), 0);
@@ -407,16 +417,8 @@ static void test_examples(void)
         char exe[700], db[600];
         snprintf(exe, sizeof(exe), "%s/ex/%s/build/%s", tmp, name, name);
         snprintf(db, sizeof(db), "sqlite:///%s/ex/%s.db", tmp, name);
-        rc = pt_sh(&out, "cd / && DATABASE_URL='%s' '%s' db create", db, exe);
-        CHECK_INT(rc, 0);
-        if (rc != 0)
-            fprintf(stderr, "  %s db create:\n%s\n", d, out ? out : "");
-        free(out);
-        int port = pt_free_port();
-        char *argv[] = {exe, "run", NULL};
-        const char *env[] = {"DATABASE_URL", db, NULL};
-        pid_t pid = serve("/", argv, env, port);
-        CHECK(pid > 0);
+        int port;
+        pid_t pid = create_and_serve(exe, db, &port);
         if (pid > 0) {
             char resp[16384];
             CHECK_INT(pt_http_get(port, "/", resp, sizeof(resp)), 0);
