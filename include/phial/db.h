@@ -197,6 +197,13 @@ const ph_db_errinfo *ph_db_errinfo_get(const ph_db_conn *c);
 const char *ph_db_errkind_name(ph_db_errkind k);
 /* Sets c's message (for layers above that fail on c's behalf); returns code. */
 int ph_db_set_error(ph_db_conn *c, int code, const char *fmt, ...) PH_PRINTF(3, 4);
+/* Text a layer above derives the same way every time on one connection
+ * (the SQL of a statement it builds from a model), kept under (key, kind)
+ * until c is freed.  ph_db_conn_memo returns it (owned by c) or NULL;
+ * ph_db_conn_memo_put keeps a copy: 0, or PH_ENOMEM / PH_ELIMIT (256
+ * entries) when it could not, which only costs the caller a rebuild. */
+const char *ph_db_conn_memo(const ph_db_conn *c, const void *key, int kind);
+int ph_db_conn_memo_put(ph_db_conn *c, const void *key, int kind, const char *text);
 /* Number of prepared statements cached on c (for tests). */
 size_t ph_db_cached_statements(const ph_db_conn *c);
 /* The server process id (PostgreSQL) or 0 (SQLite / not connected). */

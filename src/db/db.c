@@ -237,7 +237,42 @@ void ph_db_conn_free(ph_db_conn *c)
     free(c->pfmts);
     free(c->ptext);
     ph_buf_free(&c->pbuf);
+    for (size_t i = 0; i < c->nmemo; i++)
+        free(c->memo[i].text);
+    free(c->memo);
     free(c);
+}
+
+#define PH__MEMO_MAX 256
+
+const char *ph_db_conn_memo(const ph_db_conn *c, const void *key, int kind)
+{
+    for (size_t i = 0; i < c->nmemo; i++)
+        if (c->memo[i].key == key && c->memo[i].kind == kind)
+            return c->memo[i].text;
+    return NULL;
+}
+
+int ph_db_conn_memo_put(ph_db_conn *c, const void *key, int kind, const char *text)
+{
+    for (size_t i = 0; i < c->nmemo; i++)
+        if (c->memo[i].key == key && c->memo[i].kind == kind)
+            return 0; /* the text is the same every time: keep the first */
+    if (c->nmemo == PH__MEMO_MAX)
+        return PH_ELIMIT;
+    if (c->nmemo == c->capmemo) {
+        size_t cap = c->capmemo ? c->capmemo * 2 : 16;
+        struct ph__memo *m = realloc(c->memo, cap * sizeof(*m));
+        if (!m)
+            return PH_ENOMEM;
+        c->memo = m;
+        c->capmemo = cap;
+    }
+    char *t = strdup(text);
+    if (!t)
+        return PH_ENOMEM;
+    c->memo[c->nmemo++] = (struct ph__memo){key, kind, t};
+    return 0;
 }
 
 ph_dialect ph_db_conn_dialect(const ph_db_conn *c)

@@ -55,6 +55,13 @@ struct ph_db_conn {
      * WAL size at which the next truncating checkpoint is tried */
     int busy_budget_ms;
     int wal_next_truncate;
+    /* ph_db_conn_memo's entries, searched in order */
+    struct ph__memo {
+        const void *key;
+        int kind;
+        char *text;
+    } *memo;
+    size_t nmemo, capmemo;
     char errmsg[512];
     ph_db_errinfo errinfo; /* details of the last failure */
 };

@@ -84,6 +84,9 @@ int ph__session_pending(ph_session *s, int rc);
 ph_val ph__field_val(const ph_column *c, const void *obj);
 /* Sets column c of obj from result column col; text copied into a. */
 int ph__field_load(const ph_column *c, void *obj, ph_db_rows *r, int col, ph_arena *a);
+/* ph_session_get's query for an object not in the identity map: by
+ * primary key, its SQL text built once per connection. */
+int ph__query_get_pk(ph_session *s, const ph_model *m, int64_t id, void *out);
 /* Appends the quoted column list of m: "id", "username", ... */
 int ph__put_columns(ph_buf *b, const ph_model *m);
 /* Builds an object of m from the current row (columns in model order),

@@ -24,6 +24,10 @@ struct ph_query {
     int64_t limit, offset;
     bool has_limit, has_offset;
     int err;
+    /* non-NULL: the statement's text is the same every time for this key
+     * (and memo_kind) on one connection, kept there (ph_db_conn_memo) */
+    const void *memo_key;
+    int memo_kind;
 };
 
 ph_query *ph_query_new(ph_session *s, const ph_model *m)
@@ -290,6 +294,23 @@ ph_query *ph_query_offset(ph_query *q, int64_t offset)
 
 typedef enum { SEL_ROWS, SEL_COUNT, SEL_EXISTS, SEL_DELETE } sel_kind;
 
+/* The values of the statement build() writes: the filters', then LIMIT's
+ * and OFFSET's; how many (vals has room for np + 2). */
+static size_t build_vals(const ph_query *q, sel_kind kind, bool use_limit, int64_t limit,
+                         int64_t offset, ph_val *vals)
+{
+    if (q->np)
+        memcpy(vals, q->params, q->np * sizeof(ph_val));
+    size_t n = q->np;
+    if (kind == SEL_ROWS || kind == SEL_COUNT) {
+        if (use_limit)
+            vals[n++] = PH_INT(limit);
+        if (offset)
+            vals[n++] = PH_INT(offset);
+    }
+    return n;
+}
+
 /* Builds the statement into b and its values into vals (room for np + 2). */
 static int build(ph_query *q, sel_kind kind, bool use_limit, int64_t limit, int64_t offset,
                  ph_buf *b, ph_val *vals, size_t *nvals)
@@ -317,30 +338,23 @@ static int build(ph_query *q, sel_kind kind, bool use_limit, int64_t limit, int6
         ph_buf_puts(b, " WHERE ");
         ph_buf_slice(b, ph_buf_view(&q->where));
     }
-    if (q->np)
-        memcpy(vals, q->params, q->np * sizeof(ph_val));
-    size_t n = q->np;
     if (kind == SEL_ROWS && q->order.len) {
         ph_buf_puts(b, " ORDER BY ");
         ph_buf_slice(b, ph_buf_view(&q->order));
     }
     if (kind == SEL_ROWS || kind == SEL_COUNT) {
-        if (use_limit) {
+        if (use_limit)
             ph_buf_puts(b, " LIMIT ?");
-            vals[n++] = PH_INT(limit);
-        } else if (offset && !pg) {
+        else if (offset && !pg)
             ph_buf_puts(b, " LIMIT -1");
-        }
-        if (offset) {
+        if (offset)
             ph_buf_puts(b, " OFFSET ?");
-            vals[n++] = PH_INT(offset);
-        }
     }
+    *nvals = build_vals(q, kind, use_limit, limit, offset, vals);
     if (kind == SEL_EXISTS)
         ph_buf_putc(b, ')');
     if (kind == SEL_COUNT && paged)
         ph_buf_puts(b, ") AS anon_1");
-    *nvals = n;
     return ph_buf_status(b);
 }
 
@@ -486,12 +500,21 @@ static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, 
                     ? vals
                     : ph_arena_alloc(s->arena, (q->np + 2) * sizeof(ph_val));
     size_t n;
-    if (!v || build(q, SEL_ROWS, use_limit, limit, offset, &b, v, &n))
+    if (!v)
         return ph__session_error(s, PH_ENOMEM, "out of memory");
     const ph_relationship *joined = q->m->nrelationships ? joined_rel(q) : NULL;
     const ph_model *jt = joined ? joined->target() : NULL;
-    if (joined && wrap_joined(q, joined, &b))
-        return ph__session_error(s, PH_ENOMEM, "out of memory");
+    const char *sql = q->memo_key ? ph_db_conn_memo(s->conn, q->memo_key, q->memo_kind) : NULL;
+    if (sql) {
+        n = build_vals(q, SEL_ROWS, use_limit, limit, offset, v);
+    } else {
+        if (build(q, SEL_ROWS, use_limit, limit, offset, &b, v, &n) ||
+            (joined && wrap_joined(q, joined, &b)))
+            return ph__session_error(s, PH_ENOMEM, "out of memory");
+        sql = b.ptr;
+        if (q->memo_key)
+            (void)ph_db_conn_memo_put(s->conn, q->memo_key, q->memo_kind, sql);
+    }
     int jcol = joined ? (int)q->m->ncolumns : 0;
     int jpk = joined ? jcol + (int)(ph_model_pk(jt) - jt->columns) : 0;
     void *jparent = NULL; /* the parent of the previous joined row */
@@ -499,7 +522,7 @@ static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, 
     ph_db_rows r;
     bool fresh = s->nobjs == 0 && !joined;
     s->nqueries++;
-    int rc = ph_db_query(s->conn, b.ptr, v, n, &r);
+    int rc = ph_db_query(s->conn, sql, v, n, &r);
     if (rc)
         return ph__session_error(s, rc, "SELECT FROM %s: %s", q->m->table, ph_db_errmsg(s->conn));
     size_t cap = use_limit && limit > 0 && limit < 1024 ? (size_t)limit : 16, len = 0;
@@ -543,6 +566,9 @@ static int run_rows(ph_query *q, bool use_limit, int64_t limit, int64_t offset, 
         }
         if (rc == 0)
             items[len++] = obj;
+        /* LIMIT reached: no step to find the end (rows are objects here) */
+        if (rc == 0 && !joined && use_limit && (int64_t)len == limit)
+            break;
     }
     if (rc == 0 && jparent && jfill)
         rc = ph__rel_mark_loaded(s, ((ph_obj *)jparent)->state, joined);
@@ -585,6 +611,23 @@ static int first_n(ph_query *q, int64_t want, void *row_out, bool exactly_one)
         return ph__session_error(q->s, PH_EMULTIPLE, "more than one %s found", q->m->name);
     memcpy(row_out, &items[0], sizeof(void *));
     return 0;
+}
+
+int ph__query_get_pk(ph_session *s, const ph_model *m, int64_t id, void *out)
+{
+    ph_query *q = ph_query_new(s, m);
+    if (!q)
+        return ph__session_error(s, PH_ENOMEM, "out of memory");
+    /* the same statement for every id: its text is kept on the connection */
+    q->memo_key = m;
+    q->memo_kind = 0;
+    if (ph_db_conn_memo(s->conn, m, 0)) {
+        if (add_param(q, PH_INT(id)))
+            return ph__session_error(s, PH_ENOMEM, "out of memory");
+    } else {
+        ph_query_filter_by(q, ph_model_pk(m)->name, PH_INT(id));
+    }
+    return ph_query_first(q, out);
 }
 
 int ph_query_first(ph_query *q, void *row_out)

@@ -279,81 +279,91 @@ static int load_chunk(ph_session *s, const ph_model *m, const ph_relationship *r
 {
     const ph_model *t = r->target();
     const ph_column *tpk = ph_model_pk(t);
-    ph_buf b;
-    ph_buf_init(&b, s->arena);
-    ph_buf_puts(&b, "SELECT ");
     int col0 = 0, fkcol = -1;
     if (r->kind == PH_REL_MANY_TO_MANY) {
-        ph_db_put_ident(&b, "a1");
-        ph_buf_putc(&b, '.');
-        ph_db_put_ident(&b, r->secondary_local);
-        ph_buf_puts(&b, ", ");
         col0 = 1;
-    }
-    ph__put_columns_as(&b, "t1", t);
-    ph_buf_puts(&b, " FROM ");
-    ph_db_put_ident(&b, t->table);
-    ph_buf_puts(&b, " AS ");
-    ph_db_put_ident(&b, "t1");
-    const char *keyalias = "t1", *keycol;
-    switch (r->kind) {
-    case PH_REL_MANY_TO_ONE:
-        keycol = tpk->name;
-        break;
-    case PH_REL_ONE_TO_MANY:
-    case PH_REL_ONE_TO_ONE:
-        keycol = r->remote_column;
-        fkcol = (int)(ph_model_column(t, r->remote_column) - t->columns);
-        break;
-    default:
-        ph_buf_puts(&b, " JOIN ");
-        ph_db_put_ident(&b, r->secondary);
-        ph_buf_puts(&b, " AS ");
-        ph_db_put_ident(&b, "a1");
-        ph_buf_puts(&b, " ON ");
-        ph_db_put_ident(&b, "a1");
-        ph_buf_putc(&b, '.');
-        ph_db_put_ident(&b, r->secondary_remote);
-        ph_buf_puts(&b, " = ");
-        ph_db_put_ident(&b, "t1");
-        ph_buf_putc(&b, '.');
-        ph_db_put_ident(&b, tpk->name);
-        keyalias = "a1";
-        keycol = r->secondary_local;
         fkcol = 0;
-        break;
+    } else if (r->kind != PH_REL_MANY_TO_ONE) {
+        fkcol = (int)(ph_model_column(t, r->remote_column) - t->columns);
     }
-    ph_buf_puts(&b, " WHERE ");
-    ph_db_put_ident(&b, keyalias);
-    ph_buf_putc(&b, '.');
-    ph_db_put_ident(&b, keycol);
-    ph_buf_puts(&b, " IN (");
     size_t padded = 1;
     while (padded < nk)
         padded *= 2;
     ph_val *vals = ph_arena_alloc(s->arena, padded * sizeof(ph_val));
     if (!vals)
         return ph__session_error(s, PH_ENOMEM, "out of memory");
-    for (size_t i = 0; i < padded; i++) {
-        ph_buf_puts(&b, i ? ", ?" : "?");
+    for (size_t i = 0; i < padded; i++)
         vals[i] = PH_INT(keys[i < nk ? i : nk - 1]);
-    }
     nk = padded;
-    ph_buf_puts(&b, ") ORDER BY ");
-    if (r->kind == PH_REL_MANY_TO_MANY) {
-        ph_db_put_ident(&b, "a1");
+    /* the text depends on the relationship and the padded count only: kept
+     * on the connection under both */
+    const char *sql = ph_db_conn_memo(s->conn, r, (int)padded);
+    ph_buf b;
+    ph_buf_init(&b, s->arena);
+    if (!sql) {
+        ph_buf_puts(&b, "SELECT ");
+        if (r->kind == PH_REL_MANY_TO_MANY) {
+            ph_db_put_ident(&b, "a1");
+            ph_buf_putc(&b, '.');
+            ph_db_put_ident(&b, r->secondary_local);
+            ph_buf_puts(&b, ", ");
+        }
+        ph__put_columns_as(&b, "t1", t);
+        ph_buf_puts(&b, " FROM ");
+        ph_db_put_ident(&b, t->table);
+        ph_buf_puts(&b, " AS ");
+        ph_db_put_ident(&b, "t1");
+        const char *keyalias = "t1", *keycol;
+        switch (r->kind) {
+        case PH_REL_MANY_TO_ONE:
+            keycol = tpk->name;
+            break;
+        case PH_REL_ONE_TO_MANY:
+        case PH_REL_ONE_TO_ONE:
+            keycol = r->remote_column;
+            break;
+        default:
+            ph_buf_puts(&b, " JOIN ");
+            ph_db_put_ident(&b, r->secondary);
+            ph_buf_puts(&b, " AS ");
+            ph_db_put_ident(&b, "a1");
+            ph_buf_puts(&b, " ON ");
+            ph_db_put_ident(&b, "a1");
+            ph_buf_putc(&b, '.');
+            ph_db_put_ident(&b, r->secondary_remote);
+            ph_buf_puts(&b, " = ");
+            ph_db_put_ident(&b, "t1");
+            ph_buf_putc(&b, '.');
+            ph_db_put_ident(&b, tpk->name);
+            keyalias = "a1";
+            keycol = r->secondary_local;
+            break;
+        }
+        ph_buf_puts(&b, " WHERE ");
+        ph_db_put_ident(&b, keyalias);
         ph_buf_putc(&b, '.');
-        ph_db_put_ident(&b, r->secondary_local);
-        ph_buf_puts(&b, ", ");
+        ph_db_put_ident(&b, keycol);
+        ph_buf_puts(&b, " IN (");
+        for (size_t i = 0; i < padded; i++)
+            ph_buf_puts(&b, i ? ", ?" : "?");
+        ph_buf_puts(&b, ") ORDER BY ");
+        if (r->kind == PH_REL_MANY_TO_MANY) {
+            ph_db_put_ident(&b, "a1");
+            ph_buf_putc(&b, '.');
+            ph_db_put_ident(&b, r->secondary_local);
+            ph_buf_puts(&b, ", ");
+        }
+        ph_db_put_ident(&b, "t1");
+        ph_buf_putc(&b, '.');
+        ph_db_put_ident(&b, tpk->name);
+        if (ph_buf_status(&b))
+            return ph__session_error(s, PH_ENOMEM, "out of memory");
+        sql = b.ptr;
+        (void)ph_db_conn_memo_put(s->conn, r, (int)padded, sql);
     }
-    ph_db_put_ident(&b, "t1");
-    ph_buf_putc(&b, '.');
-    ph_db_put_ident(&b, tpk->name);
-    if (ph_buf_status(&b))
-        return ph__session_error(s, PH_ENOMEM, "out of memory");
     ph_db_rows rows;
     s->nqueries++;
-    int rc = ph_db_query(s->conn, b.ptr, vals, nk, &rows);
+    int rc = ph_db_query(s->conn, sql, vals, nk, &rows);
     if (rc)
         return ph__session_error(s, rc, "loading %s.%s: %s", m->name, r->name,
                                  ph_db_errmsg(s->conn));

@@ -739,11 +739,7 @@ int ph_session_get(ph_session *s, const ph_model *m, int64_t id, void *out)
         memcpy(out, &found, sizeof(found));
         return 0;
     }
-    ph_query *q = ph_query_new(s, m);
-    if (!q)
-        return ph__session_error(s, PH_ENOMEM, "out of memory");
-    ph_query_filter_by(q, ph_model_pk(m)->name, PH_INT(id));
-    return ph_query_first(q, out);
+    return ph__query_get_pk(s, m, id, out);
 }
 
 /* ---- dirty tracking ---------------------------------------------------------------------- */

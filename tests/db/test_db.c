@@ -47,6 +47,43 @@ static void drop_conf(conf *c)
     unlink(p);
 }
 
+/* Text kept per connection under (key, kind): found again, distinct per
+ * kind and per connection, the first text kept, at most 256 entries (then
+ * PH_ELIMIT, still answering the ones kept); freed with the connection. */
+static void test_conn_memo(void)
+{
+    conf cf;
+    make_conf(&cf, PH_DB_SQLITE, "memo");
+    ph_db *db;
+    char err[200];
+    ph_db_config cfg = {.url = cf.url};
+    CHECK_INT(ph_db_open(&cfg, &db, err, sizeof(err)), 0);
+    ph_db_conn *a = ph_db_conn_new(db), *b = ph_db_conn_new(db);
+    static const int keys[300];
+    CHECK(ph_db_conn_memo(a, &keys[0], 0) == NULL);
+    char text[32] = "SELECT 1";
+    CHECK_INT(ph_db_conn_memo_put(a, &keys[0], 0, text), 0);
+    text[7] = '2'; /* a copy was kept */
+    CHECK_STR(ph_db_conn_memo(a, &keys[0], 0), "SELECT 1");
+    CHECK(ph_db_conn_memo(a, &keys[0], 1) == NULL);
+    CHECK(ph_db_conn_memo(b, &keys[0], 0) == NULL);
+    CHECK_INT(ph_db_conn_memo_put(a, &keys[0], 0, "SELECT 3"), 0);
+    CHECK_STR(ph_db_conn_memo(a, &keys[0], 0), "SELECT 1");
+    CHECK_INT(ph_db_conn_memo_put(a, &keys[0], 1, "SELECT 4"), 0);
+    CHECK_STR(ph_db_conn_memo(a, &keys[0], 1), "SELECT 4");
+    int rc = 0;
+    for (int i = 1; i < 300 && rc == 0; i++)
+        rc = ph_db_conn_memo_put(a, &keys[i], 0, "x");
+    CHECK_INT(rc, PH_ELIMIT);
+    CHECK_STR(ph_db_conn_memo(a, &keys[0], 1), "SELECT 4");
+    CHECK_STR(ph_db_conn_memo(a, &keys[254], 0), "x");
+    CHECK(ph_db_conn_memo(a, &keys[255], 0) == NULL);
+    ph_db_conn_free(a);
+    ph_db_conn_free(b);
+    ph_db_close(db);
+    drop_conf(&cf);
+}
+
 static void test_sqlite_setup(void)
 {
     conf cf;
@@ -302,6 +339,7 @@ int main(void)
     RUN(test_basics_sqlite);
     RUN(test_threads_sqlite);
     RUN(test_echo);
+    RUN(test_conn_memo);
     if (pg) {
         RUN(test_basics_pg);
         RUN(test_threads_pg);

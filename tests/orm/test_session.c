@@ -325,11 +325,18 @@ static void test_delete_and_rollback(void)
 static void test_statement_cache(void)
 {
     ph_session_add(F.s, &Sample_model, new_sample("one"));
+    ph_session_add(F.s, &Sample_model, new_sample("two"));
     CHECK_INT(ph_session_commit(F.s), 0);
-    for (int i = 0; i < 3; i++) {
+    /* the text of a get is built once per connection: later gets, of other
+     * ids, in other sessions, find their own rows through it */
+    static const char *const names[] = {"one", "two"};
+    for (int i = 0; i < 6; i++) {
         fx_new_session(&F);
         Sample *s = NULL;
-        CHECK_INT(ph_session_get(F.s, &Sample_model, 1, &s), 0);
+        CHECK_INT(ph_session_get(F.s, &Sample_model, 1 + i % 2, &s), 0);
+        CHECK(s && strcmp(s->name, names[i % 2]) == 0);
+        CHECK_INT(ph_session_get(F.s, &Sample_model, 99, &s), PH_ENOTFOUND);
+        CHECK(s == NULL);
     }
     size_t n = ph_db_cached_statements(F.c);
     fx_new_session(&F);
