@@ -12,6 +12,7 @@
  * sanitizers, the demo is built with them too.
  */
 #include "phial/core.h"
+#include "phial/version.h"
 #include "proc.h"
 #include "test.h"
 
@@ -359,6 +360,33 @@ static void test_new_app(void)
     CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new 'my-app'", tmp, prefix), 2);
     CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new", tmp, prefix), 2);
     CHECK_INT(pt_sh(NULL, "test -e '%s/my-app'", tmp), 1);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new Demo", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new a234567890123456789012345678901234567890x",
+                    tmp, prefix),
+              2); /* 41 characters */
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new q --dir", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' new q extra", tmp, prefix), 2);
+    CHECK_INT(pt_sh(NULL, "cd '%s' && '%s/bin/phial' bogus", tmp, prefix), 2);
+    /* --dir: a parent that exists, one that does not (nothing left behind) */
+    CHECK_INT(pt_sh(NULL, "cd / && '%s/bin/phial' new q --dir '%s/nosuch'", prefix, tmp), 1);
+    CHECK_INT(pt_sh(NULL, "test -e '%s/nosuch'", tmp), 1);
+    CHECK_INT(pt_sh(NULL, "mkdir '%s/sub' && cd / && '%s/bin/phial' new q --dir '%s/sub' && "
+                          "test -f '%s/sub/q/src/main.c' && ! ls -A '%s/sub' | grep -v '^q$'",
+                    tmp, prefix, tmp, tmp, tmp),
+              0);
+    /* a file in the way: refused, untouched */
+    CHECK_INT(pt_sh(NULL, "cd '%s' && echo keep > afile && '%s/bin/phial' new afile; rc=$?; "
+                          "[ \"$(cat afile)\" = keep ] && exit $rc",
+                    tmp, prefix),
+              1);
+    rc = pt_sh(&out, "'%s/bin/phial' version", prefix);
+    CHECK_INT(rc, 0);
+    CHECK_CONTAINS(out, "phial " PHIAL_VERSION_STRING);
+    free(out);
+    rc = pt_sh(&out, "'%s/bin/phial' --help", prefix);
+    CHECK_INT(rc, 0);
+    CHECK_CONTAINS(out, "usage: phial new NAME");
+    free(out);
 
     /* served from / (not the app folder): tables, then a page and a file */
     char db[600], exe[600];
