@@ -322,6 +322,12 @@ int app_techempower_register(ph_app *app)
         if (rc < 0)
             return rc;
     }
+    /* no database, nothing to wait for: answered on the event loop */
+    int rc = ph_app_route_inline(app, "tfb_json");
+    if (rc == 0)
+        rc = ph_app_route_inline(app, "tfb_plaintext");
+    if (rc < 0)
+        return rc;
     return ph_app_route(app, PH_POST, "/bench/pets/<int:pet_id>/comments", "bench_comment",
                         bench_comment_view);
 }

@@ -259,6 +259,8 @@ static int test_pet(ph_request *req, ph_response *res)
 int app_views_register(ph_app *app)
 {
     int rc = ph_app_route(app, PH_GET, "/", "index", index_view);
+    if (rc == 0) /* "Hello world" waits for nothing: answered on the event loop */
+        rc = ph_app_route_inline(app, "index");
     if (rc == 0)
         rc = ph_app_route(app, PH_GET | PH_POST, "/register", "register", register_view);
     if (rc == 0)

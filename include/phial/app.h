@@ -86,6 +86,16 @@ int ph_app_route(ph_app *app, unsigned methods, const char *pattern, const char 
  * ph_req_route_data(req): one handler serving several routes, no globals. */
 int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const char *name,
                       ph_handler handler, void *data);
+/* Runs the route's handler (by endpoint name) on its worker's event-loop
+ * thread rather than on a handler thread, saving the two thread hand-offs
+ * of every request -- as Starlette runs an `async def` view on its loop
+ * and a plain one in a thread pool.  Only for handlers that answer at once
+ * and never wait: no database (ph_req_db answers NULL on such a route, and
+ * the request gets a 500 whose log line says why), no password hash, no
+ * sleep, no network, no big render -- a slow one holds up every connection
+ * of its worker.  Its before_request hooks run there too.  Start-up only.
+ * 0, or PH_ENOTFOUND (logged) when no route has that name. */
+int ph_app_route_inline(ph_app *app, const char *endpoint);
 /* The data of the route that matched req (NULL for routes without). */
 void *ph_req_route_data(const ph_request *req);
 /* One pointer of the application's own for every handler

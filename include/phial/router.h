@@ -42,6 +42,7 @@ typedef struct ph_route {
     unsigned methods;    /* PH_GET | ...; GET implies HEAD */
     ph_handler handler;
     void *data; /* for the app layer (e.g. static folder) */
+    bool run_inline; /* ph_app_route_inline: on the event-loop thread */
     /* compiled form, private to the router */
     struct ph__route_seg *segs;
     size_t nsegs;
@@ -92,6 +93,8 @@ char *ph_router_url_for_pairs(const ph_router *r, ph_arena *a, const char *name,
 /* The routes in order, for listings. */
 size_t ph_router_count(const ph_router *r);
 const ph_route *ph_router_route(const ph_router *r, size_t i);
+/* The route named name, to change its flags at start-up; NULL if none. */
+ph_route *ph_router_find(ph_router *r, const char *name);
 
 /* Method name to bit (0 for an unknown method), and a set of bits written
  * as an Allow header value ("GET, HEAD, OPTIONS") into out. */

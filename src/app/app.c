@@ -332,6 +332,30 @@ int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const 
     return ph__app_route_data(app, methods, pattern, name, handler, data);
 }
 
+int ph_app_route_inline(ph_app *app, const char *endpoint)
+{
+    ph_route *rt = ph_router_find(app->router, endpoint);
+    if (!rt) {
+        ph_log_error("%s: ph_app_route_inline: no route named '%s'", app->name, endpoint);
+        return PH_ENOTFOUND;
+    }
+    rt->run_inline = true;
+    return 0;
+}
+
+bool ph__app_route_early(ph_app *app, ph_request *req)
+{
+    if (req->bad_status || req->route)
+        return false;
+    ph_match m;
+    if (ph_router_match(app->router, req->method, req->path, req->path_len, req->arena, &m) !=
+        PH_MATCH_OK)
+        return false; /* dispatch matches again and answers 404, 405, 308 */
+    req->route = m.route;
+    req->params = m.params;
+    return m.route->run_inline;
+}
+
 void *ph_req_route_data(const ph_request *req)
 {
     return req->route ? req->route->data : NULL;
@@ -661,8 +685,14 @@ static int dispatch(ph_app *app, ph_request *req, ph_response *res)
     if (req->bad_status)
         return ph_abort(res, req->bad_status);
     ph_match m;
-    ph_match_result mr =
-        ph_router_match(app->router, req->method, req->path, req->path_len, req->arena, &m);
+    /* a route the server matched already (ph__app_route_early) */
+    ph_match_result mr = req->route ? PH_MATCH_OK
+                                    : ph_router_match(app->router, req->method, req->path,
+                                                      req->path_len, req->arena, &m);
+    if (req->route) {
+        m.route = req->route;
+        m.params = req->params;
+    }
     if (mr == PH_MATCH_NOMEM)
         return PH_ENOMEM;
     if (mr == PH_MATCH_METHOD_NOT_ALLOWED) {

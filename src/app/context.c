@@ -205,6 +205,13 @@ ph_session *ph_req_db(ph_request *req)
 {
     if (!req->app)
         return NULL;
+    if (req->route && req->route->run_inline) {
+        /* on the event-loop thread: a wait here would hold up the worker */
+        ph_log_error("%s: route '%s' runs inline (ph_app_route_inline) and may not use the "
+                     "database",
+                     req->path, req->route->name ? req->route->name : req->route->pattern);
+        return NULL;
+    }
     if (req->ctx && req->ctx->session)
         return req->ctx->session;
     ph__app_ctx *actx = ph__app_ctx_get(req->app);

@@ -37,6 +37,10 @@ const char *ph__req_error_detail(const ph_request *req);
  * committed) on the thread that ran the handler: its connection belongs to
  * that thread, and the server may free the request on another one. */
 void ph__req_db_end(ph_request *req);
+/* Routes req before the server hands it on (kept for ph_app_handle);
+ * true when its route runs inline (ph_app_route_inline), so the server may
+ * call ph_app_handle on its event-loop thread. */
+bool ph__app_route_early(ph_app *app, ph_request *req);
 /* ph_app_use_templates with the templates added by load(set, src) rather
  * than read from a folder (embed.c reads them from embedded files). */
 int ph__app_use_templates_from(ph_app *app,

@@ -424,3 +424,11 @@ const ph_route *ph_router_route(const ph_router *r, size_t i)
 {
     return i < r->len ? r->routes[i] : NULL;
 }
+
+ph_route *ph_router_find(ph_router *r, const char *name)
+{
+    for (size_t i = 0; i < r->len; i++)
+        if (r->routes[i]->name && strcmp(r->routes[i]->name, name) == 0)
+            return r->routes[i];
+    return NULL;
+}

@@ -5,7 +5,9 @@
  * parser (src/http/wire.c), reads bodies (Content-Length or chunked),
  * enforces the limits and deadlines, and writes the responses the pool
  * threads have serialised -- head and body in one writev, a file body in
- * 64 KiB pieces.  Handlers never run on the loop thread.
+ * 64 KiB pieces.  Handlers run on the loop thread only for the routes the
+ * app marked inline (ph_app_route_inline: they never wait), which saves
+ * the two thread hand-offs of a request.
  *
  * One request at a time per connection: bytes of pipelined requests wait in
  * the connection's input buffer (reading pauses past a bound), so answers
@@ -101,6 +103,7 @@ typedef struct conn {
     ph_wire_chunked ch;
     ph_buf body;
     int err_status; /* != 0: answer this status, then close */
+    bool run_inline; /* its route runs on the loop thread (ph_app_route_inline) */
     size_t lingered;
 
     /* the response leaving */
@@ -131,6 +134,7 @@ struct worker {
     uv_signal_t sig_term, sig_int;
     uv_timer_t parent_timer, stop_timer;
     uv_async_t wake;
+    thread_ctx loop_tctx; /* the loop thread's, for inline routes */
     uv_prepare_t submit; /* hands the jobs of one loop turn to the pool */
     ph__job *pend_head, *pend_tail;
     int npend;
@@ -362,6 +366,7 @@ static int req_begin(conn *c, const char *method, const char *target, const char
 }
 
 static void run_request(ph__job *job, void *tctx);
+static void respond(conn *c);
 
 /* Hands the request (or its error) to the pool: queued here, submitted
  * with the others of the same loop turn just before the loop waits. */
@@ -370,6 +375,7 @@ static void dispatch(conn *c)
     worker *w = c->w;
     uv_timer_stop(&c->timer);
     c->state = CS_HANDLER;
+    c->run_inline = c->err_status == 0 && ph__app_route_early(w->app, c->req);
     c->job.run = run_request;
     c->job.next = NULL;
     if (w->pend_tail)
@@ -385,9 +391,30 @@ static void on_submit(uv_prepare_t *h)
     worker *w = h->data;
     if (w->npend == 0)
         return;
-    ph__pool_submit(w->pool, w->pend_head, w->pend_tail, w->npend);
+    /* inline routes are answered here, the rest go to the pool together */
+    ph__job *j = w->pend_head, *first = NULL, *last = NULL;
+    int n = 0;
     w->pend_head = w->pend_tail = NULL;
     w->npend = 0;
+    while (j) {
+        ph__job *next = j->next;
+        conn *c = (conn *)(void *)j;
+        if (c->run_inline) {
+            run_request(j, &w->loop_tctx);
+            respond(c);
+        } else {
+            j->next = NULL;
+            if (last)
+                last->next = j;
+            else
+                first = j;
+            last = j;
+            n++;
+        }
+        j = next;
+    }
+    if (n)
+        ph__pool_submit(w->pool, first, last, n);
 }
 
 /* Answers status (decided by the server) and closes after it. */

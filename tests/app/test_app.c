@@ -14,6 +14,7 @@
 
 #include "phial/app.h"
 #include "phial/orm.h"
+#include "../../src/app/internal.h" /* ph__app_route_early */
 #include "test.h"
 
 typedef struct call {
@@ -569,8 +570,89 @@ static void test_database_error_is_logged_with_its_message(void)
     unlink(db);
 }
 
+static int v_inline_db(ph_request *req, ph_response *res)
+{
+    ph_session *db = ph_req_db(req);
+    return db ? ph_html(res, 200, "used the database") : PH_EMISUSE;
+}
+
+/* ph_app_route_inline: an inline route answers as any other; one that
+ * reaches for the database is refused it (a 500 whose log says why, never
+ * a wait on the event loop); an unknown name is an error. */
+static void test_inline_routes(void)
+{
+    char db[] = "/tmp/phial-inline-XXXXXX";
+    int fd = mkstemp(db);
+    CHECK(fd >= 0);
+    close(fd);
+    char url[128], logpath[] = "/tmp/phial-log-XXXXXX";
+    snprintf(url, sizeof(url), "sqlite:///%s", db);
+    ph_app *app = ph_app_new("inl");
+    ph_app_config_set(app, "DATABASE_URL", url);
+    char err[256];
+    CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    CHECK_INT(ph_app_route(app, PH_GET, "/pets/<int:pet_id>", "pet", v_pet), 0);
+    CHECK_INT(ph_app_route(app, PH_GET, "/db", "dbroute", v_inline_db), 0);
+    CHECK_INT(ph_app_route(app, PH_GET, "/db2", "dbroute2", v_inline_db), 0);
+    CHECK_INT(ph_app_route_inline(app, "pet"), 0);
+    CHECK_INT(ph_app_route_inline(app, "dbroute"), 0);
+    int logfd = mkstemp(logpath);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(logfd, 2);
+    CHECK_INT(ph_app_route_inline(app, "no_such_route"), PH_ENOTFOUND);
+    call c;
+    call_run(&c, app, "GET", "/pets/7", NULL);
+    CHECK_INT(c.res.status, 200);
+    CHECK_STR(body(&c), "pet 7 (-)");
+    call_done(&c);
+    /* as the server does it: routed first (saying it may run inline),
+       then handled with that match */
+    c.arena = ph_arena_new(0);
+    c.req = ph_req_new(c.arena, app, "GET", "/pets/8");
+    ph_res_init(&c.res, c.arena);
+    CHECK(ph__app_route_early(app, c.req));
+    CHECK_STR(ph_req_param(c.req, "pet_id"), "8");
+    ph_app_handle(app, c.req, &c.res);
+    CHECK_INT(c.res.status, 200);
+    CHECK_STR(body(&c), "pet 8 (-)");
+    call_done(&c);
+    c.arena = ph_arena_new(0); /* not inline, or not found: handled as usual */
+    c.req = ph_req_new(c.arena, app, "GET", "/db2");
+    CHECK(!ph__app_route_early(app, c.req));
+    ph_arena_free(c.arena);
+    c.arena = ph_arena_new(0);
+    c.req = ph_req_new(c.arena, app, "GET", "/nowhere");
+    ph_res_init(&c.res, c.arena);
+    CHECK(!ph__app_route_early(app, c.req));
+    ph_app_handle(app, c.req, &c.res);
+    CHECK_INT(c.res.status, 404);
+    call_done(&c);
+    call_run(&c, app, "GET", "/db", NULL);
+    CHECK_INT(c.res.status, 500);
+    call_done(&c);
+    call_run(&c, app, "GET", "/db2", NULL); /* not inline: the database is there */
+    CHECK_INT(c.res.status, 200);
+    CHECK_STR(body(&c), "used the database");
+    call_done(&c);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char log[4096] = "";
+    ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    CHECK_CONTAINS(log, "no route named 'no_such_route'");
+    CHECK_CONTAINS(log, "route 'dbroute' runs inline (ph_app_route_inline) and may not use the "
+                        "database");
+    ph_app_free(app);
+    unlink(logpath);
+    unlink(db);
+}
+
 int main(void)
 {
+    RUN(test_inline_routes);
     RUN(test_begin_hook_positive_is_500);
     RUN(test_database_error_is_logged_with_its_message);
     RUN(test_hello);
