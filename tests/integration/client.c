@@ -279,6 +279,21 @@ int tc_free_port(void)
     return port;
 }
 
+int tc_child_setup(pid_t parent, const char *log_path)
+{
+    /* the child must not outlive this test program */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        return -1;
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+    return 0;
+}
+
 int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
 {
     memset(s, 0, sizeof(*s));
@@ -303,16 +318,8 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        /* the server must not outlive this test program */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
+        if (tc_child_setup(parent, s->log_path) < 0)
             _exit(127);
-        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
         const char *top = getenv("PHIAL_TOP");
         if (top && *top && chdir(top) != 0)
             _exit(127);

@@ -59,6 +59,11 @@ int tc_csrf(int port, const char *path, char *cookie, size_t cookie_len, char *t
  * into out ("" when absent: returns -1). */
 int tc_set_cookie(const tc_response *r, const char *name, char *out, size_t n);
 
+/* In a child just forked by a test program (parent its pid): the child
+ * gets SIGKILL when the test program dies, and its stdout and stderr go to
+ * log_path.  0, or -1 when the parent is already gone (the child exits). */
+int tc_child_setup(pid_t parent, const char *log_path);
+
 /* A free TCP port on 127.0.0.1 (bound, read, closed), or -1. */
 int tc_free_port(void);
 

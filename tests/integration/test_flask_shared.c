@@ -11,12 +11,10 @@
  * comment posted to Flask shows on Phial's pet page.  Skipped when the
  * peer or Debian's Flask-SQLAlchemy is not there.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,15 +84,8 @@ static int flask_start(void)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
+        if (tc_child_setup(parent, log) < 0)
             _exit(127);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
         setenv("DATABASE_URL", db_url, 1);
         if (chdir(dir) != 0)
             _exit(127);
