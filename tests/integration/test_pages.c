@@ -583,6 +583,29 @@ static void pages_pg_connection_cut_is_replaced_before_use(void)
     tc_response_free(&r);
 }
 
+/* The README's route list is what `app routes` prints. */
+static void pages_readme_lists_every_route(void)
+{
+    int st;
+    char *out = app_cmd("routes", &st);
+    CHECK_INT(st, 0);
+    const char *top = getenv("PHIAL_TOP");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/README.md", top && *top ? top : ".");
+    FILE *f = fopen(path, "r");
+    char *readme = calloc(1, 1 << 20);
+    size_t n = f && readme ? fread(readme, 1, (1 << 20) - 1, f) : 0;
+    (void)n;
+    if (f)
+        fclose(f);
+    CHECK(out && strstr(out, "Endpoint"));
+    if (out && readme && !strstr(readme, out))
+        printf("  README.md does not list the routes as `app routes` prints them:\n%s", out);
+    CHECK(out && readme && strstr(readme, out));
+    free(readme);
+    free(out);
+}
+
 static void pages_template_error_stops_start(void)
 {
     char dir[128], path[192];
@@ -683,6 +706,7 @@ int main(void)
     unsetenv("DATABASE_URL");
     unsetenv("DEBUG");
     RUN(pages_template_error_stops_start);
+    RUN(pages_readme_lists_every_route);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
