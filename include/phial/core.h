@@ -111,9 +111,12 @@ ph_arena *ph_arena_new(size_t first_block);
 void ph_arena_set_limit(ph_arena *a, size_t max_bytes);
 /* Runs the cleanup hooks (newest first), then frees every block.  NULL ok. */
 void ph_arena_free(ph_arena *a);
-/* Runs the cleanup hooks and forgets every allocation, keeping the first
- * block for reuse (for a caller that recycles one arena). */
+/* Runs the cleanup hooks and forgets every allocation, keeping one block
+ * (the largest, up to 512 KiB) for reuse by a caller that recycles one
+ * arena, so it settles at one block of what its uses need. */
 void ph_arena_reset(ph_arena *a);
+/* The bytes a holds in its blocks (used or not), for memory accounting. */
+size_t ph_arena_reserved(const ph_arena *a);
 /* size bytes aligned for any type; NULL when out of memory.  Never freed
  * individually.  size 0 returns a valid unique pointer. */
 void *ph_arena_alloc(ph_arena *a, size_t size);

@@ -2,8 +2,10 @@
  * Request arenas: bump allocation from a chain of blocks, freed in one call,
  * with cleanup hooks for what is not memory (statements, files).  Each
  * request gets an arena that is freed in one call when its response has
- * been sent; ph_arena_reset keeps the first block for a caller that
- * recycles one arena across many uses.
+ * been sent; ph_arena_reset keeps one block for a caller that recycles
+ * one arena across many uses -- the largest, up to PH_ARENA_KEEP, so a
+ * server's recycled arenas settle at what its pages need and stop calling
+ * malloc (and the page faults of a heap grown and trimmed every request).
  */
 #include "phial/core.h"
 
@@ -13,6 +15,8 @@
 
 #define PH_ARENA_ALIGN (_Alignof(max_align_t))
 #define PH_ARENA_DEFAULT_BLOCK (16 * 1024)
+/* The largest block ph_arena_reset keeps. */
+#define PH_ARENA_KEEP (512 * 1024)
 
 typedef struct ph_arena_block {
     struct ph_arena_block *next;
@@ -92,11 +96,30 @@ void ph_arena_reset(ph_arena *a)
     if (!a)
         return;
     run_cleanups(a);
-    free_blocks_after_first(a);
-    a->head = a->first;
-    a->first->used = 0;
-    a->first->next = NULL;
+    /* keep the largest block that is not too large; free the others */
+    ph_arena_block *keep = a->first;
+    for (ph_arena_block *b = a->head; b; b = b->next)
+        if (b->size > keep->size && b->size <= PH_ARENA_KEEP)
+            keep = b;
+    ph_arena_block *b = a->head;
+    while (b) {
+        ph_arena_block *next = b->next;
+        if (b != keep)
+            free(b);
+        b = next;
+    }
+    a->first = a->head = keep;
+    keep->used = 0;
+    keep->next = NULL;
     a->total_used = 0;
+}
+
+size_t ph_arena_reserved(const ph_arena *a)
+{
+    size_t n = 0;
+    for (const ph_arena_block *b = a->head; b; b = b->next)
+        n += b->size;
+    return n;
 }
 
 void ph_arena_free(ph_arena *a)

@@ -25,7 +25,8 @@ static void test_arena_alloc_alignment_and_growth(void)
     ph_arena_reset(a);
     CHECK_INT(ph_arena_used(a), 0);
     char *p3 = ph_arena_alloc(a, 3);
-    CHECK(p3 == p1); /* the first block is reused */
+    CHECK(p3 == big); /* the largest block is kept and reused */
+    (void)p1;
     ph_arena_free(a);
 }
 
@@ -154,8 +155,47 @@ static void test_log_levels(void)
     CHECK_INT(ph_log_parse_level("loud", &l), PH_EINVAL);
 }
 
+/* A recycled arena keeps its largest block (up to 512 KiB): the next use
+ * of the same size takes no new block; a huge one is not kept. */
+static void test_arena_reset_keeps_largest_block(void)
+{
+    ph_arena *a = ph_arena_new(0);
+    CHECK(a != NULL);
+    size_t start = ph_arena_reserved(a);
+    CHECK(start >= 16 * 1024);
+    for (int i = 0; i < 30; i++)
+        CHECK(ph_arena_alloc(a, 4000) != NULL);
+    size_t grown = ph_arena_reserved(a);
+    CHECK(grown > start);
+    ph_arena_reset(a);
+    size_t kept = ph_arena_reserved(a);
+    CHECK(kept > start && kept < grown);
+    for (int round = 0; round < 3; round++) {
+        /* the same need again: served by one block, so nothing is added */
+        for (int i = 0; i < 30; i++)
+            CHECK(ph_arena_alloc(a, 4000) != NULL);
+        ph_arena_reset(a);
+        CHECK(ph_arena_reserved(a) >= 30 * 4000);
+        CHECK(ph_arena_reserved(a) <= 2 * kept);
+    }
+    size_t settled = ph_arena_reserved(a);
+    for (int i = 0; i < 30; i++) {
+        char *p = ph_arena_alloc(a, 4000);
+        CHECK(p != NULL);
+        memset(p, i, 4000);
+    }
+    CHECK_INT((long long)ph_arena_reserved(a), (long long)settled);
+    ph_arena_reset(a);
+    CHECK(ph_arena_alloc(a, 3 * 1024 * 1024) != NULL); /* past what is kept */
+    ph_arena_reset(a);
+    CHECK(ph_arena_reserved(a) <= 512 * 1024);
+    CHECK(ph_arena_alloc(a, 100) != NULL);
+    ph_arena_free(a);
+}
+
 int main(void)
 {
+    RUN(test_arena_reset_keeps_largest_block);
     RUN(test_arena_alloc_alignment_and_growth);
     RUN(test_arena_overflow_is_null);
     RUN(test_arena_strings);
