@@ -225,8 +225,11 @@ static void make_run_as_a_user(void)
         setenv("ACCESS_LOG", "0", 1);
         setenv("PKG_CONFIG_PATH", pc, 1);
         int devnull = open("/dev/null", O_WRONLY);
+        int log = open("make-run.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (devnull >= 0)
             dup2(devnull, 1);
+        if (log >= 0)
+            dup2(log, 2); /* shown when no page came */
         execlp("make", "make", "-s", "run", (char *)NULL);
         _exit(127);
     }
@@ -243,6 +246,12 @@ static void make_run_as_a_user(void)
         }
     }
     CHECK_INT(got, 0);
+    if (got != 0) {
+        char *log = NULL;
+        pt_sh(&log, "cat '%s/demo/make-run.log'", tmp);
+        fprintf(stderr, "  make run served nothing:\n%s\n", log ? log : "");
+        free(log);
+    }
     if (got == 0) {
         CHECK_CONTAINS(resp, "HTTP/1.1 200");
         CHECK_CONTAINS(header_end(resp), "Hello from demo");
