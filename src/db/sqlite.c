@@ -21,6 +21,7 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -164,8 +165,20 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int pages)
     return SQLITE_OK;
 }
 
+/* SQLite's memory statistics (sqlite3_memory_used) take one process-wide
+ * mutex on every allocation: with a connection per handler thread that
+ * lock is contended on every statement.  Phial reads none of them, so they
+ * are turned off before SQLite initialises (a no-op if the application
+ * initialised it first). */
+static void sq_config_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int ph__sq_open(ph_db_conn *c)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sq_config_once);
     const ph_db *d = c->db;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(
