@@ -21,11 +21,8 @@
 /* Tag.tag_name is String(50) (the message below says it in words). */
 #define TAG_MAX_CHARS 50
 
-/* Loads the object with the integer route parameter `param` as its key, or
- * answers 404.  Returns 0 with *out set, 1 when res already holds the 404,
- * or a PH_E* code. */
-static int get_or_404(ph_request *req, ph_response *res, const ph_model *m, const char *param,
-                      void *out)
+int app_get_or_404(ph_request *req, ph_response *res, const ph_model *m, const char *param,
+                   void *out)
 {
     int64_t id;
     ph_session *db = ph_req_db(req);
@@ -152,7 +149,7 @@ static int render_handler(ph_request *req, ph_response *res, PetHandler *h, ph_f
 static int handler_view(ph_request *req, ph_response *res)
 {
     PetHandler *h;
-    int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
+    int rc = app_get_or_404(req, res, &PetHandler_model, "handler_id", &h);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     return render_handler(req, res, h, NULL);
@@ -198,7 +195,7 @@ static int parse_tags(ph_request *req, ph_form *form, const char ***names, size_
 static int add_pet_view(ph_request *req, ph_response *res)
 {
     PetHandler *h;
-    int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
+    int rc = app_get_or_404(req, res, &PetHandler_model, "handler_id", &h);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);
@@ -262,7 +259,7 @@ static int posted_button(ph_request *req, const ph_form_def *def, ph_form **form
 static int delete_handler_view(ph_request *req, ph_response *res)
 {
     PetHandler *h;
-    int rc = get_or_404(req, res, &PetHandler_model, "handler_id", &h);
+    int rc = app_get_or_404(req, res, &PetHandler_model, "handler_id", &h);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);
@@ -331,7 +328,7 @@ static int render_pet(ph_request *req, ph_response *res, PetCategory *pet, ph_fo
 static int pet_view(ph_request *req, ph_response *res)
 {
     PetCategory *pet;
-    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    int rc = app_get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     return render_pet(req, res, pet, NULL);
@@ -342,7 +339,7 @@ static int pet_view(ph_request *req, ph_response *res)
 static int add_comment_view(ph_request *req, ph_response *res)
 {
     PetCategory *pet;
-    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    int rc = app_get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);
@@ -390,7 +387,7 @@ static int add_comment_view(ph_request *req, ph_response *res)
 static int delete_pet_view(ph_request *req, ph_response *res)
 {
     PetCategory *pet;
-    int rc = get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    int rc = app_get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     ph_session *db = ph_req_db(req);

@@ -253,18 +253,10 @@ static int bench_users_view(ph_request *req, ph_response *res)
  * by the template (two queries); 404 for an unknown handler. */
 static int bench_handler_view(ph_request *req, ph_response *res)
 {
-    ph_session *db = ph_req_db(req);
-    int64_t id;
     PetHandler *h;
-    if (!db)
-        return PH_ENOMEM;
-    if (ph_req_param_int(req, "handler_id", &id) < 0)
-        return ph_abort(res, 404);
-    int rc = ph_session_get(db, &PetHandler_model, id, &h);
-    if (rc == PH_ENOTFOUND)
-        return ph_abort(res, 404);
-    if (rc < 0)
-        return rc;
+    int rc = app_get_or_404(req, res, &PetHandler_model, "handler_id", &h);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
     if (!ctx || ph_tpl_ctx_set_model(ctx, "handler", &PetHandler_model, h) < 0)
         return PH_ENOMEM;
@@ -277,18 +269,11 @@ static int bench_handler_view(ph_request *req, ph_response *res)
  * CSRF token is checked here as on every form post of the app. */
 static int bench_comment_view(ph_request *req, ph_response *res)
 {
-    ph_session *db = ph_req_db(req);
-    int64_t id;
     PetCategory *pet;
-    if (!db)
-        return PH_ENOMEM;
-    if (ph_req_param_int(req, "pet_id", &id) < 0)
-        return ph_abort(res, 404);
-    int rc = ph_session_get(db, &PetCategory_model, id, &pet);
-    if (rc == PH_ENOTFOUND)
-        return ph_abort(res, 404);
-    if (rc < 0)
-        return rc;
+    int rc = app_get_or_404(req, res, &PetCategory_model, "pet_id", &pet);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    ph_session *db = ph_req_db(req);
     const char *text = ph_req_form(req, "comment_content");
     if (!text)
         return ph_abort(res, 400);
