@@ -50,11 +50,23 @@ static inline void out_append(ph_buf *b, const char *s, size_t n)
 
 /* ---- variables ---- */
 
+/* Whether two names of the same length are equal: short names (nearly
+ * all) compared in place, not through a memcmp call. */
+static inline bool same_name(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static inline const ph_value *lookup(const ph__rs *rs, ph_slice name)
 {
     for (size_t i = rs->nvars; i > rs->floor; i--) {
         const ph__var *v = &rs->vars[i - 1];
-        if (v->name.len == name.len && memcmp(v->name.ptr, name.ptr, name.len) == 0)
+        if (v->name.len == name.len && same_name(v->name.ptr, name.ptr, name.len))
             return &v->val;
     }
     const ph_value *r;
