@@ -651,11 +651,26 @@ static inline int load_row(ph_session *s, const ph_model *m, ph_db_rows *r, int 
             return 0;
         }
     }
-    /* object, state and snapshot in one allocation */
+    /* the text columns first: their lengths size the one allocation below
+       (the row's pointers stay valid until the next step) */
+    const char *text[64];
+    size_t tlen[64], tbytes = 0;
+    for (size_t i = 0; i < m->ncolumns; i++) {
+        const ph_column *c = &m->columns[i];
+        if (c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_ENUM ||
+            c->type == PH_T_JSON) {
+            text[i] = ph_db_rows_textn(r, col0 + (int)i, &tlen[i]);
+            if (text[i])
+                tbytes += 2 * (tlen[i] + 1);
+        }
+    }
+    /* object, state, snapshot and the strings in one allocation */
     size_t osize = (m->size + 15) & ~(size_t)15;
-    char *mem = ph_arena_alloc(s->arena, osize + sizeof(ph__state) + m->size);
+    size_t ssize = (m->size + 7) & ~(size_t)7;
+    char *mem = ph_arena_alloc(s->arena, osize + sizeof(ph__state) + ssize + tbytes);
     if (!mem)
         return PH_ENOMEM;
+    char *strings = mem + osize + sizeof(ph__state) + ssize;
     void *obj = mem;
     ph__state *st = (ph__state *)(mem + osize);
     if (m->nrelationships) {
@@ -680,13 +695,12 @@ static inline int load_row(ph_session *s, const ph_model *m, ph_db_rows *r, int 
         const ph_column *c = &m->columns[i];
         if (c->type == PH_T_STRING || c->type == PH_T_TEXT || c->type == PH_T_ENUM ||
             c->type == PH_T_JSON) {
-            size_t len;
-            const char *t = ph_db_rows_textn(r, col0 + (int)i, &len);
+            size_t len = tlen[i];
             char *p = NULL;
-            if (t) {
-                if (!(p = ph_arena_alloc(s->arena, 2 * (len + 1))))
-                    return PH_ENOMEM;
-                memcpy(p, t, len);
+            if (text[i]) {
+                p = strings;
+                strings += 2 * (len + 1);
+                memcpy(p, text[i], len);
                 p[len] = '\0';
                 memcpy(p + len + 1, p, len + 1);
             }
