@@ -159,6 +159,18 @@ static void test_install(void)
     CHECK_CONTAINS(out, "sqlite3");
     CHECK(out && !strstr(out, "jansson"));
     free(out);
+    /* one version: the headers' macros, the library, phial.pc, the soname */
+    char ver[32];
+    snprintf(ver, sizeof(ver), "%d.%d.%d", PHIAL_VERSION_MAJOR, PHIAL_VERSION_MINOR,
+             PHIAL_VERSION_PATCH);
+    CHECK_STR(ver, PHIAL_VERSION_STRING);
+    CHECK_STR(ph_version(), PHIAL_VERSION_STRING);
+    CHECK(PHIAL_VERSION_NUMBER > 0);
+    pt_sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --modversion phial", prefix);
+    CHECK_CONTAINS(out, PHIAL_VERSION_STRING "\n");
+    free(out);
+    snprintf(ver, sizeof(ver), "lib/libphial.so.%s", PHIAL_VERSION_STRING);
+    CHECK_INT(pt_sh(NULL, "test -f '%s/%s'", prefix, ver), 0);
     /* json_t is in the API: an app calling jansson gets it from phial */
     pt_sh(&out, "PKG_CONFIG_PATH='%s/lib/pkgconfig' pkg-config --print-requires phial", prefix);
     CHECK_CONTAINS(out, "jansson");
@@ -503,6 +515,17 @@ static void test_app_from_anywhere(void)
     char *out = NULL;
     CHECK_INT(pt_sh(&out, "cd '%s' && DATABASE_URL='%s' '%s' db create", tmp, db, exe), 0);
     CHECK(out && !strstr(out, "templates"));
+    free(out);
+    /* the db commands read no templates: a template folder that is not
+     * there stops run, never db */
+    CHECK_INT(pt_sh(&out, "cd '%s' && TEMPLATE_FOLDER=/nonexistent DATABASE_URL='%s' '%s' db list User",
+                    tmp, db, exe),
+              0);
+    free(out);
+    CHECK_INT(pt_sh(&out, "cd '%s' && TEMPLATE_FOLDER=/nonexistent DATABASE_URL='%s' PORT=%d timeout 20 '%s' run",
+                    tmp, db, pt_free_port(), exe),
+              1);
+    CHECK_CONTAINS(out, "/nonexistent");
     free(out);
     for (int debug = 0; debug < 2; debug++) {
         int port = pt_free_port();
