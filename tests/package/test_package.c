@@ -391,13 +391,15 @@ static void test_new_app(void)
     /* --dir: a parent that exists, one that does not (nothing left behind) */
     CHECK_INT(pt_sh(NULL, "cd / && '%s/bin/phial' new q --dir '%s/nosuch'", prefix, tmp), 1);
     CHECK_INT(pt_sh(NULL, "test -e '%s/nosuch'", tmp), 1);
-    CHECK_INT(pt_sh(NULL, "mkdir '%s/sub' && cd / && '%s/bin/phial' new q --dir '%s/sub' && "
-                          "test -f '%s/sub/q/src/main.c' && ! ls -A '%s/sub' | grep -v '^q$'",
+    CHECK_INT(pt_sh(NULL,
+                    "mkdir '%s/sub' && cd / && '%s/bin/phial' new q --dir '%s/sub' && "
+                    "test -f '%s/sub/q/src/main.c' && ! ls -A '%s/sub' | grep -v '^q$'",
                     tmp, prefix, tmp, tmp, tmp),
               0);
     /* a file in the way: refused, untouched */
-    CHECK_INT(pt_sh(NULL, "cd '%s' && echo keep > afile && '%s/bin/phial' new afile; rc=$?; "
-                          "[ \"$(cat afile)\" = keep ] && exit $rc",
+    CHECK_INT(pt_sh(NULL,
+                    "cd '%s' && echo keep > afile && '%s/bin/phial' new afile; rc=$?; "
+                    "[ \"$(cat afile)\" = keep ] && exit $rc",
                     tmp, prefix),
               1);
     rc = pt_sh(&out, "'%s/bin/phial' version", prefix);
@@ -449,10 +451,11 @@ static void test_examples(void)
             fprintf(stderr, "  %s: no Makefile built on pkg-config\n", d);
             continue;
         }
-        rc = pt_sh(&out,
-                   "rm -rf '%s/ex' && mkdir '%s/ex' && cp -r '%s/%s' '%s/ex/' && cd '%s/ex/%s' && "
-                   "rm -rf build && PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s CFLAGS='%s' all test",
-                   tmp, tmp, top, d, tmp, tmp, name, prefix, DEMO_CFLAGS);
+        rc =
+            pt_sh(&out,
+                  "rm -rf '%s/ex' && mkdir '%s/ex' && cp -r '%s/%s' '%s/ex/' && cd '%s/ex/%s' && "
+                  "rm -rf build && PKG_CONFIG_PATH='%s/lib/pkgconfig' make -s CFLAGS='%s' all test",
+                  tmp, tmp, top, d, tmp, tmp, name, prefix, DEMO_CFLAGS);
         CHECK_INT(rc, 0);
         CHECK_CONTAINS(out, " passed, 0 failed");
         if (rc != 0)
@@ -518,13 +521,17 @@ static void test_app_from_anywhere(void)
     free(out);
     /* the db commands read no templates: a template folder that is not
      * there stops run, never db */
-    CHECK_INT(pt_sh(&out, "cd '%s' && TEMPLATE_FOLDER=/nonexistent DATABASE_URL='%s' '%s' db list User",
+    CHECK_INT(pt_sh(&out,
+                    "cd '%s' && TEMPLATE_FOLDER=/nonexistent DATABASE_URL='%s' '%s' db list User",
                     tmp, db, exe),
               0);
     free(out);
-    CHECK_INT(pt_sh(&out, "cd '%s' && TEMPLATE_FOLDER=/nonexistent DATABASE_URL='%s' PORT=%d timeout 20 '%s' run",
-                    tmp, db, pt_free_port(), exe),
-              1);
+    CHECK_INT(
+        pt_sh(
+            &out,
+            "cd '%s' && TEMPLATE_FOLDER=/nonexistent DATABASE_URL='%s' PORT=%d timeout 20 '%s' run",
+            tmp, db, pt_free_port(), exe),
+        1);
     CHECK_CONTAINS(out, "/nonexistent");
     free(out);
     for (int debug = 0; debug < 2; debug++) {
@@ -564,8 +571,7 @@ static void test_without_postgres(void)
     snprintf(cmd, sizeof(cmd), "make -s -j8 -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 %s", top, tmp,
              targets);
     CHECK_INT(pt_run_ok("make -j8 PG=0", cmd), 0);
-    snprintf(cmd, sizeof(cmd), "make -q -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 %s", top, tmp,
-             targets);
+    snprintf(cmd, sizeof(cmd), "make -q -C '%s' BUILD='%s/pg0' PG=0 OPT=-O0 %s", top, tmp, targets);
     CHECK_INT(pt_run_ok("make -q PG=0", cmd), 0);
     int rc = pt_sh(&out, "readelf -d '%s/pg0/libphial.so' '%s/pg0/app' | grep NEEDED", tmp, tmp);
     CHECK_INT(rc, 0);

@@ -46,7 +46,7 @@ static int failed_checks, passed, failed;
         failed_checks = 0;                                                                         \
         fn();                                                                                      \
         printf("%s %s\n", failed_checks ? "FAIL" : "ok  ", #fn);                                   \
-        *(failed_checks ? &failed : &passed) += 1;                                                    \
+        *(failed_checks ? &failed : &passed) += 1;                                                 \
     } while (0)
 
 static ph_app *app;
@@ -95,7 +95,8 @@ static void test_pages(void)
     ph_test_response r = ph_test_get(client, "/");
     CHECK_INT(r.status, 200);
     CHECK_CONTAINS(r.body, "Nothing to do.");
-    r = post("/todos", (const char *[]){"title", " Buy milk ", "tags", "home, errands, home, ", NULL});
+    r = post("/todos",
+             (const char *[]){"title", " Buy milk ", "tags", "home, errands, home, ", NULL});
     CHECK_INT(r.status, 302);
     CHECK_CONTAINS(ph_test_response_header(&r, "Location"), "/");
     CHECK_INT(count("todo"), 1);
@@ -145,8 +146,8 @@ static void test_bad_input_changes_nothing(void)
 
 static void test_json_api(void)
 {
-    ph_test_response r =
-        ph_test_post_json(client, "/api/todos", "{\"title\": \"Write report\", \"tags\": [\"work\", \"work\"]}");
+    ph_test_response r = ph_test_post_json(
+        client, "/api/todos", "{\"title\": \"Write report\", \"tags\": [\"work\", \"work\"]}");
     CHECK_INT(r.status, 201);
     CHECK_CONTAINS(r.body, "{\"id\":3,\"title\":\"Write report\",\"done\":false,");
     CHECK_CONTAINS(r.body, "\"tags\":[{\"id\":3,\"name\":\"work\"}]}");
@@ -157,8 +158,11 @@ static void test_json_api(void)
         {"application/json", "{\"title\": \"   \"}"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ph_test_request req = {.method = "POST", .path = "/api/todos", .body = bad[i][1],
-                               .body_len = strlen(bad[i][1]), .content_type = bad[i][0]};
+        ph_test_request req = {.method = "POST",
+                               .path = "/api/todos",
+                               .body = bad[i][1],
+                               .body_len = strlen(bad[i][1]),
+                               .content_type = bad[i][0]};
         CHECK_INT(ph_test_client_open(client, &req, &r), 0);
         CHECK_INT(r.status, 400);
     }
@@ -167,7 +171,8 @@ static void test_json_api(void)
     CHECK_INT(r.status, 200);
     CHECK_CONTAINS(r.content_type, "application/json");
     CHECK_CONTAINS(r.body, "[{\"id\":1,\"title\":\"Buy milk\",\"done\":true,");
-    CHECK_CONTAINS(r.body, "\"tags\":[{\"id\":1,\"name\":\"home\"},{\"id\":2,\"name\":\"errands\"}]}");
+    CHECK_CONTAINS(r.body,
+                   "\"tags\":[{\"id\":1,\"name\":\"home\"},{\"id\":2,\"name\":\"errands\"}]}");
 }
 
 static void test_delete(void)
