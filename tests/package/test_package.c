@@ -350,7 +350,7 @@ static void test_new_app(void)
              prefix, DEMO_CFLAGS);
     rc = pt_sh(&out, "%s", cmd);
     CHECK_INT(rc, 0);
-    CHECK_CONTAINS(out, "4 passed, 0 failed");
+    CHECK_CONTAINS(out, "5 passed, 0 failed");
     if (rc != 0)
         fprintf(stderr, "%s\n", out ? out : "");
     free(out);

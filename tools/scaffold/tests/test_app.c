@@ -36,10 +36,13 @@ static int setup(fixture *f)
         return -1;
     }
     f->app = __NAME___app_new();
-    if (!f->app || ph_app_config_set(f->app, "DATABASE_URL", f->db.url) < 0)
+    if (!f->app || ph_app_config_set(f->app, "DATABASE_URL", f->db.url) < 0 ||
+        ph_app_config_set(f->app, "SECRET_KEY", "__NAME__-test-secret-key-0123456789") < 0)
         return -1;
     ph_app_set_access_log(f->app, false);
-    if (ph_test_app_ready(f->app, err, sizeof(err)) < 0) {
+    /* as `run` serves it: sessions and CSRF on */
+    if (ph_test_app_ready(f->app, err, sizeof(err)) < 0 ||
+        ph_app_use_security(f->app, err, sizeof(err)) < 0) {
         fprintf(stderr, "app: %s\n", err);
         return -1;
     }
@@ -62,10 +65,29 @@ static void test_index_empty(ph_test_client *c)
     CHECK(strstr(r.body, "No notes yet.") != NULL);
 }
 
+/* Posts a title to /notes as the page's form does: with the CSRF token
+ * the page carries (the client keeps the session cookie). */
+static ph_test_response post_note(ph_test_client *c, const char *title)
+{
+    ph_test_response page = ph_test_get(c, "/");
+    const char *token = ph_test_form_value(c, &page, "csrf_token");
+    const char *form[] = {"title", title, "csrf_token", token ? token : "", NULL};
+    return ph_test_post_form(c, "/notes", form);
+}
+
+/* Without the page's token (another site's form) nothing is stored. */
+static void test_csrf_refused(ph_test_client *c)
+{
+    const char *form[] = {"title", "forged", NULL};
+    ph_test_response r = ph_test_post_form(c, "/notes", form);
+    CHECK(r.status == 400);
+    r = ph_test_get(c, "/");
+    CHECK(strstr(r.body, "No notes yet.") != NULL);
+}
+
 static void test_add_note(ph_test_client *c)
 {
-    const char *form[] = {"title", "Buy <milk> & eggs", NULL};
-    ph_test_response r = ph_test_post_form(c, "/notes", form);
+    ph_test_response r = post_note(c, "Buy <milk> & eggs");
     CHECK(r.status == 303);
     CHECK(ph_test_response_header(&r, "Location") &&
           strcmp(ph_test_response_header(&r, "Location"), "/") == 0);
@@ -77,15 +99,13 @@ static void test_add_note(ph_test_client *c)
 
 static void test_bad_titles(ph_test_client *c)
 {
-    const char *empty[] = {"title", "", NULL};
-    ph_test_response r = ph_test_post_form(c, "/notes", empty);
+    ph_test_response r = post_note(c, "");
     CHECK(r.status == 400);
     CHECK(strstr(r.body, "A note needs a title.") != NULL);
     char longer[120];
     memset(longer, 'x', 101);
     longer[101] = '\0';
-    const char *too_long[] = {"title", longer, NULL};
-    r = ph_test_post_form(c, "/notes", too_long);
+    r = post_note(c, longer);
     CHECK(r.status == 400);
     const char *kept = ph_test_form_value(c, &r, "title"); /* the form shows it again */
     CHECK(kept && strcmp(kept, longer) == 0);
@@ -109,6 +129,7 @@ int main(void)
         void (*fn)(ph_test_client *c);
     } tests[] = {
         {"index_empty", test_index_empty},
+        {"csrf_refused", test_csrf_refused},
         {"add_note", test_add_note},
         {"bad_titles", test_bad_titles},
         {"static_and_errors", test_static_and_errors},
