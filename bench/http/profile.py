@@ -8,7 +8,10 @@ thread) under valgrind --tool=callgrind, sends a warm-up, zeroes the
 counters, sends N requests one after another on one keep-alive connection,
 dumps the counters and divides.  Both servers run the same queries and send
 the same bytes (bench/http/run.py checks that), so the difference is what
-the framework costs, HTTP layer included.  The dumps stay in --out for
+the framework costs, HTTP layer included.  A second figure is the part
+above the HTTP layer: the instructions inside Phial's ph_app_handle (routing,
+request context, sessions and CSRF, the handler: ORM, templates, response)
+and inside the baseline's handler function.  The dumps stay in --out for
 callgrind_annotate.
 
 usage: profile.py [--requests N] [--warmup N] [--workloads a,b]
@@ -94,9 +97,25 @@ def send(port, w, path, csrf, n):
     c.close()
 
 
+# The function whose inclusive count is the part above the HTTP layer.
+HANDLER_FN = {"phial": "ph_app_handle", "baseline": "handle"}
+
+
+def inclusive(f, fn):
+    """Instructions spent inside fn (inclusive), from one dump."""
+    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", f],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*:%s \[" % re.escape(fn), line)
+        if m:
+            return int(m.group(1).replace(",", ""))
+    return 0
+
+
 def dumped_total(out, name, pids):
-    """Instructions in the dumps made by callgrind_control -d (files *.out.N)."""
-    total = 0
+    """Instructions in the dumps made by callgrind_control -d (files *.out.N):
+    in all, and inside the handler function."""
+    total = handler = 0
     for p in pids:
         for f in glob.glob("%s/%s.%d.out.*" % (out, name, p)):
             with open(f) as fh:
@@ -105,8 +124,9 @@ def dumped_total(out, name, pids):
                     if m:
                         total += int(m.group(1))
                         break
+            handler += inclusive(f, HANDLER_FN[name])
             os.rename(f, f + ".done")
-    return total
+    return total, handler
 
 
 def measure(name, w, url, tmp, out, warmup, n):
@@ -120,7 +140,7 @@ def measure(name, w, url, tmp, out, warmup, n):
         send(port, w, path, csrf, n)
         control("-d", pids)
         time.sleep(0.5)
-        total = dumped_total(out, name, pids)
+        total, handler = dumped_total(out, name, pids)
     finally:
         stop(proc)
     for f in glob.glob("%s/%s.*.out.*.done" % (out, name)):  # NAME-WORKLOAD.PID.callgrind
@@ -128,7 +148,7 @@ def measure(name, w, url, tmp, out, warmup, n):
         os.rename(f, "%s/%s-%s.%s.callgrind" % (out, name, w[0], pid))
     for f in glob.glob("%s/%s.*.out" % (out, name)):  # the counts after the dump
         os.unlink(f)
-    return total / n
+    return total / n, handler / n
 
 
 def main():
@@ -143,7 +163,8 @@ def main():
     a = ap.parse_args()
     names = a.workloads.split(",")
     workloads = [w for w in run.WORKLOADS if w[0] in names]
-    if len(workloads) != len(names) or a.requests < 1:
+    if len(workloads) != len(names) or a.requests < 1 or \
+            any(s not in HANDLER_FN for s in a.servers.split(",")):
         ap.error("unknown workload (workloads: %s)" % ", ".join(w[0] for w in run.WORKLOADS))
     a.out = os.path.abspath(a.out)
     os.makedirs(a.out, exist_ok=True)
@@ -156,20 +177,25 @@ def main():
             url = a.pg_url
             if not url:
                 url, stop_pg = run.start_pg()
-        print("| workload | %s | Phial / baseline |" %
-              " | ".join("%s instr/req" % s for s in a.servers.split(",")))
-        print("|---|%s---:|" % ("---:|" * len(a.servers.split(","))))
+        servers = a.servers.split(",")
+        print("| workload | %s | Phial / baseline | %s | Phial / baseline |" % (
+            " | ".join("%s instr/req" % s for s in servers),
+            " | ".join("%s in %s" % (s, HANDLER_FN[s]) for s in servers)))
+        print("|---|%s---:|%s---:|" % ("---:|" * len(servers), "---:|" * len(servers)))
         for w in workloads:
             if a.db != "sqlite" and not w[4]:
                 continue
             got = {}
-            for s in a.servers.split(","):
+            for s in servers:
                 run.load_data(url, a.db)  # same data for each: comments and updates write
                 got[s] = measure(s, w, url, tmp, a.out, a.warmup, a.requests)
-            ratio = "%.2f" % (got["phial"] / got["baseline"]) \
-                if got.get("phial") and got.get("baseline") else "-"
-            print("| %s | %s | %s |" % (w[0], " | ".join("%.0f" % v for v in got.values()), ratio),
-                  flush=True)
+
+            def ratio(i):
+                ph, base = got.get("phial"), got.get("baseline")
+                return "%.2f" % (ph[i] / base[i]) if ph and base and base[i] else "-"
+            print("| %s | %s | %s | %s | %s |" % (
+                w[0], " | ".join("%.0f" % v[0] for v in got.values()), ratio(0),
+                " | ".join("%.0f" % v[1] for v in got.values()), ratio(1)), flush=True)
     finally:
         if stop_pg:
             stop_pg()

@@ -257,19 +257,35 @@ int ph__put_columns_as(ph_buf *b, const char *alias, const ph_model *m)
     return ph_buf_status(b);
 }
 
-int ph__rel_set_backref(ph_session *s, const ph_relationship *r, void *child, void *parent)
+/* The relationship of r's target that points back at one parent (r's
+ * backref, when it is not a list), or NULL. */
+static const ph_relationship *backref_of(const ph_relationship *r, const ph_model *t)
 {
     if (!r->backref)
-        return 0;
-    const ph_model *t = r->target();
+        return NULL;
     const ph_relationship *b = ph_model_relationship(t, r->backref);
-    if (!b || is_list(b))
+    return b && !is_list(b) ? b : NULL;
+}
+
+/* Sets child's backref b (index bi in its model; NULL: none) to parent,
+ * unless it is loaded already. */
+static int set_backref(ph_session *s, const ph_relationship *b, size_t bi, void *child,
+                       void *parent)
+{
+    if (!b)
         return 0;
     ph__state *cst = state_of(child);
-    if (ph__rel_is_loaded(cst, b, rel_index(t, b)))
+    if (ph__rel_is_loaded(cst, b, bi))
         return 0;
     *(void **)field(child, b) = parent;
     return ph__rel_mark_loaded(s, cst, b);
+}
+
+int ph__rel_set_backref(ph_session *s, const ph_relationship *r, void *child, void *parent)
+{
+    const ph_model *t = r->target();
+    const ph_relationship *b = backref_of(r, t);
+    return set_backref(s, b, b ? rel_index(t, b) : 0, child, parent);
 }
 
 /* Runs one SELECT of the targets of r for keys[0..nk) and files each row
@@ -370,6 +386,9 @@ static int load_chunk(ph_session *s, const ph_model *m, const ph_relationship *r
     void *last_parent = NULL;
     int64_t last_key = 0;
     bool have_last = false;
+    /* the children's way back to their parent: looked up once, not a row */
+    const ph_relationship *back = r->kind != PH_REL_MANY_TO_MANY ? backref_of(r, t) : NULL;
+    size_t back_i = back ? rel_index(t, back) : 0;
     while ((rc = ph_db_rows_next(&rows)) == 1) {
         void *child;
         rc = ph__session_load_row_at(s, t, &rows, col0, false, &child);
@@ -398,7 +417,7 @@ static int load_chunk(ph_session *s, const ph_model *m, const ph_relationship *r
                 (rc = list_push(s->arena, l, child)) != 0)
                 break;
         }
-        if (r->kind != PH_REL_MANY_TO_MANY && (rc = ph__rel_set_backref(s, r, child, parent)) != 0)
+        if ((rc = set_backref(s, back, back_i, child, parent)) != 0)
             break;
     }
     ph_db_rows_close(&rows);
