@@ -68,6 +68,28 @@ static void test_pipelining(void)
     tc_close(&c);
 }
 
+/* An inline route ("/", on the event loop) pipelined behind a slow one
+ * on a handler thread still answers second: one request at a time per
+ * connection, whichever thread runs it. */
+static void test_pipelining_inline_behind_slow(void)
+{
+    tc_conn c;
+    CHECK_INT(tc_connect(&c, srv.port), 0);
+    CHECK_INT(tc_send_str(&c, "GET /_test/sleep?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /_test/sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n"),
+              0);
+    static const char *const want[] = {"slept 300", "Hello world", "slept 0"};
+    for (int i = 0; i < 3; i++) {
+        tc_response r;
+        CHECK_INT(tc_read(&c, &r, false, 5000), 0);
+        CHECK_INT(r.status, 200);
+        CHECK_STR(r.body, want[i]);
+        tc_response_free(&r);
+    }
+    tc_close(&c);
+}
+
 static void test_head(void)
 {
     tc_conn c;
@@ -628,6 +650,7 @@ int main(void)
     }
     RUN(test_hello);
     RUN(test_pipelining);
+    RUN(test_pipelining_inline_behind_slow);
     RUN(test_head);
     RUN(test_404_405);
     RUN(test_500_keeps_serving);
