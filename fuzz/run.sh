@@ -38,8 +38,10 @@ if [ $# -gt 0 ]; then
 else
     names=$(for f in fuzz/fuzz_*.c; do basename "$f" .c | sed 's/^fuzz_//'; done)
 fi
-rm -rf "$out/logs"
 mkdir -p "$out/logs"
+for name in $names; do
+    rm -f "$out/logs/$name.log" "$out/logs/$name.rc"
+done
 echo "fuzz: $(echo $names | wc -w) targets, ${secs} s each, ${FUZZ_JOBS:-2} at a time"
 printf '%s\n' $names | xargs -P "${FUZZ_JOBS:-2}" -n 1 sh fuzz/run.sh --one
 
