@@ -190,7 +190,7 @@ static int put_escaped(ph_buf *b, const char *s, size_t n)
             out_append(b, ent[k], entlen[k]);
         }
     }
-    return ph_buf_status(b);
+    return b->failed ? PH_ENOMEM : 0;
 }
 
 static inline int write_value(ph__rs *rs, ph_buf *out, const ph_value *v)
@@ -1171,6 +1171,16 @@ static void scope_leave(ph__rs *rs, const scope_save *s)
     rs->sstart = s->sstart;
 }
 
+/* Row i of a list of models walked in place, as ph_tpl_model makes it (a
+ * NULL row is None), without the call. */
+static inline ph_value model_item(const ph_value *seq, size_t i)
+{
+    void *obj = seq->u.ms.items[i];
+    if (!obj || !seq->u.ms.model)
+        return ph_tpl_none();
+    return (ph_value){.kind = PH_V_MODEL, .u.m = {.model = seq->u.ms.model, .obj = obj}};
+}
+
 /* Runs the body of for-node n over seq (the else body when nothing is
  * left after the loop's filter); depth0 counts recursive loop() calls. */
 static int loop_run(ph__rs *rs, const ph__node *n, const ph_value *seq, size_t depth0,
@@ -1231,7 +1241,7 @@ static int loop_run(ph__rs *rs, const ph__node *n, const ph_value *seq, size_t d
         lp->index0 = i;
         if ((rc = push_var(rs, PH_SLICE("loop"), loopv)) < 0)
             break;
-        ph_value item = in_place ? ph_tpl_model(seq->u.ms.model, seq->u.ms.items[i]) : items[i];
+        ph_value item = in_place ? model_item(seq, i) : items[i];
         /* the scope is empty but for loop: one target needs no search */
         if (n->u.loop.nnames == 1)
             rc = push_var(rs, n->u.loop.names[0], item);
