@@ -311,6 +311,11 @@ int app_techempower_register(ph_app *app)
     int rc = ph_app_route_inline(app, "tfb_json");
     if (rc == 0)
         rc = ph_app_route_inline(app, "tfb_plaintext");
+    /* reads and renders only (/updates writes: a handler thread) */
+    static const char *const reads[] = {"tfb_db", "tfb_queries", "tfb_fortunes", "bench_users",
+                                        "bench_handler"};
+    for (size_t i = 0; rc == 0 && i < PH_COUNTOF(reads); i++)
+        rc = ph_app_route_inline_reads(app, reads[i]);
     if (rc < 0)
         return rc;
     return ph_app_route(app, PH_POST, "/bench/pets/<int:pet_id>/comments", "bench_comment",

@@ -269,6 +269,12 @@ int app_views_register(ph_app *app)
         rc = ph_app_route(app, PH_GET, "/users", "users", users_view);
     if (rc == 0)
         rc = app_pets_register(app);
+    /* pages that only read SQLite and render: shown from the event loop (a
+       form's POST still goes to a handler thread) */
+    static const char *const reads[] = {"register", "contact", "users", "handlers", "handler",
+                                        "pet"};
+    for (size_t i = 0; rc == 0 && i < PH_COUNTOF(reads); i++)
+        rc = ph_app_route_inline_reads(app, reads[i]);
     static const int errors[] = {400, 404, 405, 413, 500, 503};
     for (size_t i = 0; rc == 0 && i < PH_COUNTOF(errors); i++)
         rc = ph_app_error_handler(app, errors[i], error_view);

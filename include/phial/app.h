@@ -96,6 +96,16 @@ int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const 
  * of its worker.  Its before_request hooks run there too.  Start-up only.
  * 0, or PH_ENOTFOUND (logged) when no route has that name. */
 int ph_app_route_inline(ph_app *app, const char *endpoint);
+/* The same for a page that only reads an SQLite database: its GET and HEAD
+ * requests run on the event-loop thread with a connection of that thread's
+ * own that refuses writes (PRAGMA query_only: a write fails, and the
+ * request gets a 500 whose log line says why) -- in WAL mode a reader
+ * never waits for a writer.  Its other methods, and every request when the
+ * database is PostgreSQL (a network wait), run on a handler thread as any
+ * route.  For pages whose queries and rendering are short: a long one
+ * holds up every connection of its worker.  Start-up only.  0, or
+ * PH_ENOTFOUND (logged). */
+int ph_app_route_inline_reads(ph_app *app, const char *endpoint);
 /* The data of the route that matched req (NULL for routes without). */
 void *ph_req_route_data(const ph_request *req);
 /* One pointer of the application's own for every handler

@@ -162,6 +162,12 @@ void ph_db_conn_free(ph_db_conn *c);
 /* Connects now if not connected (or if the connection was lost). */
 int ph_db_conn_connect(ph_db_conn *c);
 ph_dialect ph_db_conn_dialect(const ph_db_conn *c);
+/* SQLite: makes c refuse every write (PRAGMA query_only) and wait at most
+ * 100 ms for a lock -- a reader in WAL mode waits only while another
+ * connection recovers or resets the WAL -- or gives it back its writes and
+ * its busy timeout; nothing is run when c is already so.  For a connection
+ * of an event-loop thread.  0, PH_EDB, or PH_EMISUSE on PostgreSQL. */
+int ph_db_conn_query_only(ph_db_conn *c, bool on);
 /* The message of the last failure on c ("" if none); valid until the next
  * call on c. */
 const char *ph_db_errmsg(const ph_db_conn *c);

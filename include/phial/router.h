@@ -42,7 +42,9 @@ typedef struct ph_route {
     unsigned methods;    /* PH_GET | ...; GET implies HEAD */
     ph_handler handler;
     void *data; /* for the app layer (e.g. static folder) */
-    bool run_inline; /* ph_app_route_inline: on the event-loop thread */
+    /* ph_app_route_inline (1: never waits) or ph_app_route_inline_reads
+       (2: reads SQLite): how it may run on the event-loop thread */
+    unsigned char run_inline;
     /* compiled form, private to the router */
     struct ph__route_seg *segs;
     size_t nsegs;

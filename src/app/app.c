@@ -332,15 +332,37 @@ int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const 
     return ph__app_route_data(app, methods, pattern, name, handler, data);
 }
 
-int ph_app_route_inline(ph_app *app, const char *endpoint)
+static int route_inline(ph_app *app, const char *endpoint, unsigned char mode, const char *fn)
 {
     ph_route *rt = ph_router_find(app->router, endpoint);
     if (!rt) {
-        ph_log_error("%s: ph_app_route_inline: no route named '%s'", app->name, endpoint);
+        ph_log_error("%s: %s: no route named '%s'", app->name, fn, endpoint);
         return PH_ENOTFOUND;
     }
-    rt->run_inline = true;
+    rt->run_inline = mode;
     return 0;
+}
+
+int ph_app_route_inline(ph_app *app, const char *endpoint)
+{
+    return route_inline(app, endpoint, PH__INLINE, "ph_app_route_inline");
+}
+
+int ph_app_route_inline_reads(ph_app *app, const char *endpoint)
+{
+    return route_inline(app, endpoint, PH__INLINE_READS, "ph_app_route_inline_reads");
+}
+
+bool ph__req_runs_inline(const ph_request *req)
+{
+    const ph_route *rt = req->route;
+    if (!rt || !rt->run_inline)
+        return false;
+    if (rt->run_inline == PH__INLINE)
+        return true;
+    ph_db *db = ph_app_db(req->app);
+    return (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) && db &&
+           ph_db_dialect(db) == PH_DB_SQLITE;
 }
 
 bool ph__app_route_early(ph_app *app, ph_request *req)
@@ -353,7 +375,7 @@ bool ph__app_route_early(ph_app *app, ph_request *req)
         return false; /* dispatch matches again and answers 404, 405, 308 */
     req->route = m.route;
     req->params = m.params;
-    return m.route->run_inline;
+    return ph__req_runs_inline(req);
 }
 
 void *ph_req_route_data(const ph_request *req)

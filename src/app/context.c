@@ -205,7 +205,8 @@ ph_session *ph_req_db(ph_request *req)
 {
     if (!req->app)
         return NULL;
-    if (req->route && req->route->run_inline) {
+    bool on_loop = ph__req_runs_inline(req);
+    if (on_loop && req->route->run_inline == PH__INLINE) {
         /* on the event-loop thread: a wait here would hold up the worker */
         ph_log_error("%s: route '%s' runs inline (ph_app_route_inline) and may not use the "
                      "database",
@@ -218,6 +219,14 @@ ph_session *ph_req_db(ph_request *req)
     ph_db_conn *c = ph_app_thread_conn(req->app);
     if (!c)
         return NULL;
+    /* an inline-reads page reads with a connection that refuses writes; a
+       thread that also runs other requests (the test client's) gets them
+       back for those */
+    if (actx->db && ph_db_dialect(actx->db) == PH_DB_SQLITE &&
+        ph_db_conn_query_only(c, on_loop) < 0) {
+        ph_log_error("%s: %s", req->path, ph_db_errmsg(c));
+        return NULL;
+    }
     if (!req_ctx(req))
         return NULL;
     req->ctx->session = ph_session_new(req->arena, c);

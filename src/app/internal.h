@@ -41,6 +41,11 @@ void ph__req_db_end(ph_request *req);
  * true when its route runs inline (ph_app_route_inline), so the server may
  * call ph_app_handle on its event-loop thread. */
 bool ph__app_route_early(ph_app *app, ph_request *req);
+/* ph_route.run_inline's values */
+enum { PH__INLINE = 1, PH__INLINE_READS = 2 };
+/* Whether req (routed) runs on the event-loop thread: an inline route, or
+ * a GET or HEAD of an inline-reads route on SQLite. */
+bool ph__req_runs_inline(const ph_request *req);
 /* ph_app_use_templates with the templates added by load(set, src) rather
  * than read from a folder (embed.c reads them from embedded files). */
 int ph__app_use_templates_from(ph_app *app,

@@ -280,6 +280,22 @@ ph_dialect ph_db_conn_dialect(const ph_db_conn *c)
     return c->dialect;
 }
 
+int ph_db_conn_query_only(ph_db_conn *c, bool on)
+{
+    if (c->dialect != PH_DB_SQLITE)
+        return ph__db_error(c, PH_EMISUSE, "query_only is SQLite's");
+    int rc = ph_db_conn_connect(c);
+    if (rc < 0 || c->query_only == on)
+        return rc;
+    rc = ph_db_exec_script(c, on ? "PRAGMA query_only=1" : "PRAGMA query_only=0");
+    if (rc == 0) {
+        c->query_only = on;
+        int full = c->db->busy_timeout_ms;
+        c->busy_budget_ms = on && full > 100 ? 100 : full;
+    }
+    return rc;
+}
+
 int ph_db_conn_connect(ph_db_conn *c)
 {
     if (c->dialect == PH_DB_SQLITE)

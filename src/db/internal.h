@@ -40,6 +40,7 @@ struct ph_db_conn {
     void *pg;  /* PGconn * */
     bool lost; /* PostgreSQL connection found dead: replace on next use */
     bool in_tx;
+    bool query_only; /* ph_db_conn_query_only */
     ph__stmt **slots; /* open addressing, nslots a power of two */
     size_t nslots, nstmts;
     unsigned next_id;

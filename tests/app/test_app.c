@@ -650,9 +650,102 @@ static void test_inline_routes(void)
     unlink(db);
 }
 
+static int v_reads(ph_request *req, ph_response *res)
+{
+    ph_session *s = ph_req_db(req);
+    if (!s)
+        return PH_EMISUSE;
+    ph_db_conn *c = ph_session_conn(s);
+    const char *sql = strcmp(req->method, "GET") == 0 && !ph_req_arg(req, "write")
+                          ? "SELECT count(*) FROM note"
+                          : "INSERT INTO note (t) VALUES ('x')";
+    int rc = ph_db_exec(c, sql, NULL, 0);
+    return rc < 0 ? rc : ph_html(res, 200, "done");
+}
+
+static int count_notes(const char *url)
+{
+    ph_db_config cfg = {.url = url};
+    ph_db *db = NULL;
+    char err[200];
+    if (ph_db_open(&cfg, &db, err, sizeof(err)) != 0)
+        return -1;
+    ph_db_conn *c = ph_db_conn_new(db);
+    ph_db_rows r;
+    int n = -1;
+    if (ph_db_query(c, "SELECT count(*) FROM note", NULL, 0, &r) == 0) {
+        if (ph_db_rows_next(&r) == 1)
+            n = (int)ph_db_rows_int(&r, 0);
+        ph_db_rows_close(&r);
+    }
+    ph_db_conn_free(c);
+    ph_db_close(db);
+    return n;
+}
+
+/* ph_app_route_inline_reads on SQLite: its GET runs inline and may read;
+ * a write there is refused (query_only) and nothing stored; its POST runs
+ * as any route, writing, on the same thread's connection afterwards. */
+static void test_inline_reads_routes(void)
+{
+    char db[] = "/tmp/phial-reads-XXXXXX";
+    int fd = mkstemp(db);
+    CHECK(fd >= 0);
+    close(fd);
+    char url[128], logpath[] = "/tmp/phial-log-XXXXXX";
+    snprintf(url, sizeof(url), "sqlite:///%s", db);
+    ph_app *app = ph_app_new("reads");
+    ph_app_config_set(app, "DATABASE_URL", url);
+    char err[256];
+    CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    ph_db_conn *setup = ph_db_conn_new(ph_app_db(app));
+    CHECK_INT(ph_db_exec_script(setup, "CREATE TABLE note (t TEXT)"), 0);
+    ph_db_conn_free(setup);
+    CHECK_INT(ph_app_route(app, PH_GET | PH_POST, "/notes", "notes", v_reads), 0);
+    CHECK_INT(ph_app_route_inline_reads(app, "notes"), 0);
+    CHECK_INT(ph_app_route_inline_reads(app, "nope"), PH_ENOTFOUND);
+    call c;
+    c.arena = ph_arena_new(0); /* the server's question: GET inline, POST not */
+    c.req = ph_req_new(c.arena, app, "GET", "/notes");
+    CHECK(ph__app_route_early(app, c.req));
+    c.req = ph_req_new(c.arena, app, "POST", "/notes");
+    CHECK(!ph__app_route_early(app, c.req));
+    ph_arena_free(c.arena);
+    call_run(&c, app, "GET", "/notes", NULL);
+    CHECK_INT(c.res.status, 200);
+    call_done(&c);
+    int logfd = mkstemp(logpath);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(logfd, 2);
+    call_run(&c, app, "GET", "/notes?write=1", NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    CHECK_INT(c.res.status, 500);
+    call_done(&c);
+    char log[4096] = "";
+    ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    CHECK_CONTAINS(log, "readonly");
+    CHECK_INT(count_notes(url), 0);
+    call_run(&c, app, "POST", "/notes", NULL);
+    CHECK_INT(c.res.status, 200);
+    call_done(&c);
+    CHECK_INT(count_notes(url), 1);
+    call_run(&c, app, "GET", "/notes", NULL); /* reads again after the write */
+    CHECK_INT(c.res.status, 200);
+    call_done(&c);
+    ph_app_free(app);
+    unlink(logpath);
+    unlink(db);
+}
+
 int main(void)
 {
     RUN(test_inline_routes);
+    RUN(test_inline_reads_routes);
     RUN(test_begin_hook_positive_is_500);
     RUN(test_database_error_is_logged_with_its_message);
     RUN(test_hello);

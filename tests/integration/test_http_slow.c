@@ -255,8 +255,8 @@ static void test_per_address_limit(void)
 }
 
 /* A request behind a 2-second one on the same worker is answered within
- * its usual latency: handlers run off the event loop -- "/" on the loop
- * itself (an inline route), "/users" (the database) on another handler
+ * its usual latency: handlers run off the event loop -- "/" and "/users"
+ * on the loop itself (inline routes), the test route on another handler
  * thread. */
 static void fast_behind_slow(const char *path)
 {
@@ -300,8 +300,9 @@ static void fast_behind_slow(const char *path)
 
 static void test_fast_behind_slow(void)
 {
-    fast_behind_slow("/");
-    fast_behind_slow("/users");
+    fast_behind_slow("/");             /* inline: on the event loop */
+    fast_behind_slow("/users");        /* inline reads: on the loop, SQLite */
+    fast_behind_slow("/_test/pet/7");  /* on another handler thread */
 }
 
 /* SIGTERM: connections still waiting in the listen backlog are answered. */
