@@ -183,6 +183,8 @@ static int error_view(ph_request *req, ph_response *res)
     for (size_t i = 0; i < PH_COUNTOF(pages); i++)
         if (pages[i].status == status)
             text = pages[i].text;
+    if (res->description) /* what went wrong, when the framework knows */
+        text = res->description;
     ph_tpl_ctx *ctx = ph_tpl_ctx_new(req->arena);
     if (!ctx || ph_tpl_ctx_set_str(ctx, "title", ph_http_reason(status)) < 0 ||
         ph_tpl_ctx_set_str(ctx, "error", text) < 0)

@@ -94,6 +94,10 @@ typedef struct ph_response {
     int fd;                   /* >= 0: body is this file (owned) */
     uint64_t file_size;
     bool abort; /* ph_abort: the app renders its error page */
+    /* ph_abort_description: what went wrong, in words for the person who
+       sent the request, for the error page to show (Flask's
+       e.description); NULL: the page's own words */
+    const char *description;
 } ph_response;
 
 /* SameSite attribute values for a cookie. */
@@ -234,6 +238,10 @@ int ph_plain(ph_response *res, int status, const char *body);
  * (a custom one if registered).  Returns 0, so `return ph_abort(res, 404);`
  * ends a handler. */
 int ph_abort(ph_response *res, int status);
+/* Flask's abort(status, description=...): the same, the page showing
+ * description (not copied: a literal or the request's arena) in place of
+ * its own words -- res->description in an error handler. */
+int ph_abort_description(ph_response *res, int status, const char *description);
 /* A redirect: status (301, 302, 303, 307, 308) with Location and a small
  * HTML body as Flask sends.  0, PH_EINVAL or PH_ENOMEM. */
 int ph_redirect(ph_response *res, const char *url, int status);

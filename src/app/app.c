@@ -670,9 +670,11 @@ int ph__default_error_page(ph_response *res, int status)
     ph_buf_init(&b, res->arena);
     const char *reason = ph_http_reason(status);
     ph_buf_printf(&b,
-                  "<!doctype html>\n<html lang=en>\n<title>%d %s</title>\n<h1>%s</h1>\n"
-                  "<p>%s</p>\n",
-                  status, reason, reason, error_text(status));
+                  "<!doctype html>\n<html lang=en>\n<title>%d %s</title>\n<h1>%s</h1>\n<p>",
+                  status, reason, reason);
+    const char *text = res->description ? res->description : error_text(status);
+    ph_buf_put_html(&b, text, strlen(text));
+    ph_buf_puts(&b, "</p>\n");
     if (ph_buf_status(&b) < 0)
         return ph_html_n(res, status, "", 0);
     return ph_html_n(res, status, b.ptr, b.len);
@@ -695,6 +697,7 @@ static void error_page(ph_app *app, ph_request *req, ph_response *res, int statu
         if (status == 500)
             break;
         status = 500;
+        res->description = NULL; /* the words were for the first status */
         i = (size_t)-1; /* look for a 500 handler */
     }
     ph__default_error_page(res, status);
@@ -801,6 +804,7 @@ void ph_app_handle(ph_app *app, ph_request *req, ph_response *res)
         bool input = err == PH_ECONSTRAINT || err == PH_ETOOLONG || err == PH_ERANGE;
         bool stalled = err == PH_ECONNLOST || err == PH_EBUSY || err == PH_ETIMEDOUT;
         int status = input ? 400 : stalled ? 503 : 500;
+        res->description = NULL; /* what the handler meant to say went wrong */
         ph_log(input ? PH_LOG_INFO : PH_LOG_ERROR, "%s: %s %s: %s%s%s", app->name, req->method,
                req->path, ph_errname(err), detail ? ": " : "", detail ? detail : "");
         error_page(app, req, res, status);

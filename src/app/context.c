@@ -463,19 +463,11 @@ static bool is_unsafe_method(const char *m)
            strcmp(m, "DELETE") == 0;
 }
 
-/* A 400 page naming what was wrong (the CSRF check, text that is not
- * UTF-8). */
+/* The app's 400 page, naming what was wrong (the CSRF check, text that is
+ * not UTF-8). */
 static int bad_request(ph_response *res, const char *why)
 {
-    ph_buf b;
-    ph_buf_init(&b, res->arena);
-    ph_buf_puts(&b, "<!doctype html>\n<html lang=en>\n<title>400 Bad Request</title>\n"
-                    "<h1>Bad Request</h1>\n<p>");
-    ph_buf_put_html(&b, why, strlen(why));
-    ph_buf_puts(&b, "</p>\n");
-    if (ph_buf_status(&b) < 0)
-        return PH_ENOMEM;
-    return ph_html_n(res, 400, b.ptr, b.len);
+    return ph_abort_description(res, 400, why);
 }
 
 static bool params_are_text(const ph_params *p)

@@ -49,9 +49,15 @@ void ph_res_reset(ph_response *res)
 
 int ph_abort(ph_response *res, int status)
 {
+    return ph_abort_description(res, status, NULL);
+}
+
+int ph_abort_description(ph_response *res, int status, const char *description)
+{
     ph_res_reset(res);
     res->status = status;
     res->abort = true;
+    res->description = description;
     return 0;
 }
 

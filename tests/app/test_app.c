@@ -742,8 +742,48 @@ static void test_inline_reads_routes(void)
     unlink(db);
 }
 
+static int v_forbidden(ph_request *req, ph_response *res)
+{
+    (void)req;
+    return ph_abort_description(res, 403, "You may not <see> this.");
+}
+
+static int v_forbidden_page(ph_request *req, ph_response *res)
+{
+    (void)req;
+    char *b = ph_arena_sprintf(res->arena, "custom: %s",
+                               res->description ? res->description : "(none)");
+    return b ? ph_html(res, res->status, b) : PH_ENOMEM;
+}
+
+/* abort(403, description=...): the default page shows the words (escaped),
+ * an error handler reads them in res->description; a plain abort has none. */
+static void test_abort_description(void)
+{
+    ph_app *app = ph_app_new("desc");
+    CHECK_INT(ph_app_route(app, PH_GET, "/f", "f", v_forbidden), 0);
+    call c;
+    call_run(&c, app, "GET", "/f", NULL);
+    CHECK_INT(c.res.status, 403);
+    CHECK_CONTAINS(body(&c), "<h1>Forbidden</h1>");
+    CHECK_CONTAINS(body(&c), "You may not &lt;see&gt; this.");
+    call_done(&c);
+    CHECK_INT(ph_app_error_handler(app, 403, v_forbidden_page), 0);
+    CHECK_INT(ph_app_error_handler(app, 404, v_forbidden_page), 0);
+    call_run(&c, app, "GET", "/f", NULL);
+    CHECK_INT(c.res.status, 403);
+    CHECK_STR(body(&c), "custom: You may not <see> this.");
+    call_done(&c);
+    call_run(&c, app, "GET", "/nowhere", NULL);
+    CHECK_INT(c.res.status, 404);
+    CHECK_STR(body(&c), "custom: (none)");
+    call_done(&c);
+    ph_app_free(app);
+}
+
 int main(void)
 {
+    RUN(test_abort_description);
     RUN(test_inline_routes);
     RUN(test_inline_reads_routes);
     RUN(test_begin_hook_positive_is_500);

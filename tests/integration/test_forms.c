@@ -189,6 +189,8 @@ static void csrf_refusals_write_nothing(void)
             CHECK(false);
         }
         check_security_headers(&r, cases[i].what);
+        /* on the app's own 400 page, with its navigation */
+        CHECK_CONTAINS(r.body, "href=\"/contact\"");
         tc_response_free(&r);
         /* the same on /register: no user either */
         snprintf(body, sizeof(body), "%s%s%susername=eve&email=eve%%40x.org&password=longenough",
