@@ -526,6 +526,33 @@ typedef struct Missing {
 static const ph_column Missing_columns[] = {PH_INTEGER(Missing, id, PH_PK)};
 static const ph_model Missing_model = PH_MODEL(Missing, "missing_table", Missing_columns);
 
+/* stderr into a temporary file from log_begin to log_end, which reads it
+ * into buf (the log lines a call wrote). */
+typedef struct log_capture {
+    char path[32];
+    int fd, saved;
+} log_capture;
+
+static void log_begin(log_capture *l)
+{
+    snprintf(l->path, sizeof(l->path), "/tmp/phial-log-XXXXXX");
+    l->fd = mkstemp(l->path);
+    fflush(stderr);
+    l->saved = dup(2);
+    dup2(l->fd, 2);
+}
+
+static void log_end(log_capture *l, char *buf, size_t n)
+{
+    fflush(stderr);
+    dup2(l->saved, 2);
+    close(l->saved);
+    ssize_t r = pread(l->fd, buf, n - 1, 0);
+    buf[r > 0 ? r : 0] = '\0';
+    close(l->fd);
+    unlink(l->path);
+}
+
 static int v_missing(ph_request *req, ph_response *res)
 {
     Missing **rows;
@@ -541,32 +568,24 @@ static void test_database_error_is_logged_with_its_message(void)
     int fd = mkstemp(db);
     CHECK(fd >= 0);
     close(fd);
-    char url[128], logpath[] = "/tmp/phial-log-XXXXXX";
+    char url[128];
     snprintf(url, sizeof(url), "sqlite:///%s", db);
     ph_app *app = ph_app_new("missing");
     ph_app_config_set(app, "DATABASE_URL", url);
     char err[256];
     CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
     CHECK_INT(ph_app_route(app, PH_GET, "/m", "m", v_missing), 0);
-    int logfd = mkstemp(logpath);
-    int saved = dup(2);
-    fflush(stderr);
-    dup2(logfd, 2);
+    log_capture lc;
+    log_begin(&lc);
     call c;
     call_run(&c, app, "GET", "/m", NULL);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    char log[4096];
+    log_end(&lc, log, sizeof(log));
     CHECK_INT(c.res.status, 500);
     call_done(&c);
-    char log[4096] = "";
-    ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
-    log[n > 0 ? n : 0] = '\0';
-    close(logfd);
     CHECK_CONTAINS(log, "GET /m: PH_EDB");
     CHECK_CONTAINS(log, "no such table: missing_table");
     ph_app_free(app);
-    unlink(logpath);
     unlink(db);
 }
 
@@ -585,7 +604,7 @@ static void test_inline_routes(void)
     int fd = mkstemp(db);
     CHECK(fd >= 0);
     close(fd);
-    char url[128], logpath[] = "/tmp/phial-log-XXXXXX";
+    char url[128];
     snprintf(url, sizeof(url), "sqlite:///%s", db);
     ph_app *app = ph_app_new("inl");
     ph_app_config_set(app, "DATABASE_URL", url);
@@ -596,10 +615,8 @@ static void test_inline_routes(void)
     CHECK_INT(ph_app_route(app, PH_GET, "/db2", "dbroute2", v_inline_db), 0);
     CHECK_INT(ph_app_route_inline(app, "pet"), 0);
     CHECK_INT(ph_app_route_inline(app, "dbroute"), 0);
-    int logfd = mkstemp(logpath);
-    int saved = dup(2);
-    fflush(stderr);
-    dup2(logfd, 2);
+    log_capture lc;
+    log_begin(&lc);
     CHECK_INT(ph_app_route_inline(app, "no_such_route"), PH_ENOTFOUND);
     call c;
     call_run(&c, app, "GET", "/pets/7", NULL);
@@ -635,18 +652,12 @@ static void test_inline_routes(void)
     CHECK_INT(c.res.status, 200);
     CHECK_STR(body(&c), "used the database");
     call_done(&c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char log[4096] = "";
-    ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
-    log[n > 0 ? n : 0] = '\0';
-    close(logfd);
+    char log[4096];
+    log_end(&lc, log, sizeof(log));
     CHECK_CONTAINS(log, "no route named 'no_such_route'");
     CHECK_CONTAINS(log, "route 'dbroute' runs inline (ph_app_route_inline) and may not use the "
                         "database");
     ph_app_free(app);
-    unlink(logpath);
     unlink(db);
 }
 
@@ -692,7 +703,7 @@ static void test_inline_reads_routes(void)
     int fd = mkstemp(db);
     CHECK(fd >= 0);
     close(fd);
-    char url[128], logpath[] = "/tmp/phial-log-XXXXXX";
+    char url[128];
     snprintf(url, sizeof(url), "sqlite:///%s", db);
     ph_app *app = ph_app_new("reads");
     ph_app_config_set(app, "DATABASE_URL", url);
@@ -714,20 +725,13 @@ static void test_inline_reads_routes(void)
     call_run(&c, app, "GET", "/notes", NULL);
     CHECK_INT(c.res.status, 200);
     call_done(&c);
-    int logfd = mkstemp(logpath);
-    int saved = dup(2);
-    fflush(stderr);
-    dup2(logfd, 2);
+    log_capture lc;
+    log_begin(&lc);
     call_run(&c, app, "GET", "/notes?write=1", NULL);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
+    char log[4096];
+    log_end(&lc, log, sizeof(log));
     CHECK_INT(c.res.status, 500);
     call_done(&c);
-    char log[4096] = "";
-    ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
-    log[n > 0 ? n : 0] = '\0';
-    close(logfd);
     CHECK_CONTAINS(log, "readonly");
     CHECK_INT(count_notes(url), 0);
     call_run(&c, app, "POST", "/notes", NULL);
@@ -738,7 +742,6 @@ static void test_inline_reads_routes(void)
     CHECK_INT(c.res.status, 200);
     call_done(&c);
     ph_app_free(app);
-    unlink(logpath);
     unlink(db);
 }
 

@@ -258,6 +258,9 @@ static void test_mime(void)
     CHECK_STR(ph_http_mime_type("x.tar.gz"), "application/octet-stream");
     CHECK_STR(ph_http_mime_type("dir.d/noext"), "application/octet-stream");
     CHECK_STR(ph_http_reason(404), "Not Found");
+    CHECK_STR(ph_http_reason(501), "Not Implemented"); /* the framing layer's answers */
+    CHECK_STR(ph_http_reason(505), "HTTP Version Not Supported");
+    CHECK_STR(ph_http_reason(429), "Too Many Requests");
     CHECK_STR(ph_http_reason(799), "Unknown");
 }
 
