@@ -294,7 +294,7 @@ int tc_child_setup(pid_t parent, const char *log_path)
     return 0;
 }
 
-int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
+static int server_start_once(tc_server *s, int workers, const char *const *extra_env)
 {
     memset(s, 0, sizeof(*s));
     s->pid = -1;
@@ -360,8 +360,33 @@ int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
         }
         tc_sleep_ms(10);
     }
-    tc_server_stop(s, 1000);
+    kill(pid, SIGKILL); /* never ready: its log is kept for the caller */
+    waitpid(pid, NULL, 0);
+    s->pid = -1;
     return -1;
+}
+
+/* Starts the server; when it exits at start-up because another program
+ * took the free port between tc_free_port and its bind (tests run beside
+ * others), again on a new port, at most three times.  Any other start-up
+ * failure prints the end of its log, so a CI log says why. */
+int tc_server_start(tc_server *s, int workers, const char *const *extra_env)
+{
+    for (int attempt = 0;; attempt++) {
+        if (server_start_once(s, workers, extra_env) == 0)
+            return 0;
+        char *log = tc_server_log(s);
+        bool taken = log && strstr(log, "Address already in use");
+        if (!taken || attempt == 2) {
+            size_t n = log ? strlen(log) : 0;
+            printf("  the server did not start; the end of its log:\n%s\n",
+                   log ? log + (n > 2000 ? n - 2000 : 0) : "(none)");
+        }
+        free(log);
+        tc_server_stop(s, 0); /* removes its log and database */
+        if (!taken || attempt == 2)
+            return -1;
+    }
 }
 
 /* The server's own SQLite file and its WAL companions. */
