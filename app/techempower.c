@@ -116,20 +116,33 @@ static int plaintext_view(ph_request *req, ph_response *res)
     return rc;
 }
 
-/* Loads n random Worlds (distinct ids when `distinct`, as the peer's
- * random.sample for updates) into out.  0 or a PH_E* code. */
-static int load_worlds(ph_session *db, rng *r, int n, bool distinct, World **out)
+static int id_cmp(const void *a, const void *b)
 {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Loads n random Worlds into out.  For updates the ids are distinct (as
+ * the peer's random.sample) and in ascending order: the session writes them
+ * in the order they were loaded, and concurrent transactions that lock rows
+ * in one order cannot deadlock (PostgreSQL answered some with 40P01).
+ * 0 or a PH_E* code. */
+static int load_worlds(ph_session *db, rng *r, int n, bool for_update, World **out)
+{
+    int64_t ids[MAX_QUERIES];
     for (int i = 0; i < n; i++) {
-        int64_t id;
         bool again;
         do {
-            id = random_world_id(r);
+            ids[i] = random_world_id(r);
             again = false;
-            for (int j = 0; distinct && j < i; j++)
-                again = again || out[j]->id == id;
+            for (int j = 0; for_update && j < i; j++)
+                again = again || ids[j] == ids[i];
         } while (again);
-        int rc = ph_session_get(db, &World_model, id, &out[i]);
+    }
+    if (for_update)
+        qsort(ids, (size_t)n, sizeof ids[0], id_cmp);
+    for (int i = 0; i < n; i++) {
+        int rc = ph_session_get(db, &World_model, ids[i], &out[i]);
         if (rc < 0)
             return rc;
     }

@@ -526,10 +526,18 @@ static bool world_get(conn *c, long long id, long long *num)
     return ok;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
 /* /db, /queries and /updates with the peer's statements in the peer's
  * order: every SELECT first, then, for updates, every UPDATE in one
  * transaction (SQLite: BEGIN IMMEDIATE, as a read lock upgraded later fails
- * with SQLITE_BUSY instead of waiting). */
+ * with SQLITE_BUSY instead of waiting).  Updates take their ids in
+ * ascending order, as Phial does: concurrent transactions that lock rows in
+ * one order cannot deadlock on PostgreSQL. */
 static enum MHD_Result worlds(struct MHD_Connection *mc, conn *c, bool array, bool update,
                               unsigned *seed)
 {
@@ -544,6 +552,8 @@ static enum MHD_Result worlds(struct MHD_Connection *mc, conn *c, bool array, bo
                 again = again || ids[j] == ids[i];
         } while (again);
     }
+    if (update)
+        qsort(ids, (size_t)n, sizeof ids[0], id_cmp);
     bool ok = true;
     for (int i = 0; ok && i < n; i++)
         ok = world_get(c, ids[i], &nums[i]);
