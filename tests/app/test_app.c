@@ -561,19 +561,27 @@ static int v_missing(ph_request *req, ph_response *res)
     return rc < 0 ? rc : ph_html(res, 200, "found");
 }
 
-/* The log line of a failed request carries the database's own words. */
-static void test_database_error_is_logged_with_its_message(void)
+/* An app named name on a new, empty SQLite file: its path in db (to
+ * unlink after) and its URL in url. */
+static ph_app *app_on_temp_db(const char *name, char db[32], char url[64])
 {
-    char db[] = "/tmp/phial-missing-XXXXXX";
+    snprintf(db, 32, "/tmp/phial-%.8s-XXXXXX", name);
     int fd = mkstemp(db);
     CHECK(fd >= 0);
     close(fd);
-    char url[128];
-    snprintf(url, sizeof(url), "sqlite:///%s", db);
-    ph_app *app = ph_app_new("missing");
+    snprintf(url, 64, "sqlite:///%s", db);
+    ph_app *app = ph_app_new(name);
     ph_app_config_set(app, "DATABASE_URL", url);
     char err[256];
     CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    return app;
+}
+
+/* The log line of a failed request carries the database's own words. */
+static void test_database_error_is_logged_with_its_message(void)
+{
+    char db[32], url[64];
+    ph_app *app = app_on_temp_db("missing", db, url);
     CHECK_INT(ph_app_route(app, PH_GET, "/m", "m", v_missing), 0);
     log_capture lc;
     log_begin(&lc);
@@ -600,16 +608,8 @@ static int v_inline_db(ph_request *req, ph_response *res)
  * a wait on the event loop); an unknown name is an error. */
 static void test_inline_routes(void)
 {
-    char db[] = "/tmp/phial-inline-XXXXXX";
-    int fd = mkstemp(db);
-    CHECK(fd >= 0);
-    close(fd);
-    char url[128];
-    snprintf(url, sizeof(url), "sqlite:///%s", db);
-    ph_app *app = ph_app_new("inl");
-    ph_app_config_set(app, "DATABASE_URL", url);
-    char err[256];
-    CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    char db[32], url[64];
+    ph_app *app = app_on_temp_db("inl", db, url);
     CHECK_INT(ph_app_route(app, PH_GET, "/pets/<int:pet_id>", "pet", v_pet), 0);
     CHECK_INT(ph_app_route(app, PH_GET, "/db", "dbroute", v_inline_db), 0);
     CHECK_INT(ph_app_route(app, PH_GET, "/db2", "dbroute2", v_inline_db), 0);
@@ -699,16 +699,8 @@ static int count_notes(const char *url)
  * as any route, writing, on the same thread's connection afterwards. */
 static void test_inline_reads_routes(void)
 {
-    char db[] = "/tmp/phial-reads-XXXXXX";
-    int fd = mkstemp(db);
-    CHECK(fd >= 0);
-    close(fd);
-    char url[128];
-    snprintf(url, sizeof(url), "sqlite:///%s", db);
-    ph_app *app = ph_app_new("reads");
-    ph_app_config_set(app, "DATABASE_URL", url);
-    char err[256];
-    CHECK_INT(ph_app_use_database(app, err, sizeof(err)), 0);
+    char db[32], url[64];
+    ph_app *app = app_on_temp_db("reads", db, url);
     ph_db_conn *setup = ph_db_conn_new(ph_app_db(app));
     CHECK_INT(ph_db_exec_script(setup, "CREATE TABLE note (t TEXT)"), 0);
     ph_db_conn_free(setup);
