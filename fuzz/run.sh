@@ -5,7 +5,8 @@
 # to build/fuzz/corpus/NAME (the checked-in corpus is only read), a crash's
 # input to build/fuzz/crashes/.  A target that crashes, leaks, hangs, runs
 # out of memory or has no corpus fails.  Prints a line per target and ends
-# with "N passed, N failed"; exits 1 when any failed.
+# with "N passed, N failed"; exits 1 when any failed.  FUZZ_SEED=N fixes
+# libFuzzer's seed, so that a run on the same binary walks the same inputs.
 #   FUZZ_SECONDS=5 sh fuzz/run.sh            every target, 5 s each
 #   sh fuzz/run.sh template form             only these
 set -u
@@ -25,7 +26,8 @@ if [ "${1:-}" = "--one" ]; then
     fi
     mkdir -p "$out/corpus/$name" "$out/crashes"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$out/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        "$out/fuzz_$name" -max_total_time="$secs" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
+        -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/crashes/$name-" \
         "$out/corpus/$name" "fuzz/corpus/$name" >"$log" 2>&1
     echo $? >"$out/logs/$name.rc"

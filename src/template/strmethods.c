@@ -779,8 +779,8 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
         bool r = false;
         for (size_t i = 0; i < nopt && !r; i++) {
             ph_slice p = {"", 0};
-            if ((rc = need_str(rs, &opts[i], name.ptr[0] == 's' ? "startswith" : "endswith", &p)) <
-                0)
+            if ((rc = need_str(rs, opts ? &opts[i] : NULL,
+                               name.ptr[0] == 's' ? "startswith" : "endswith", &p)) < 0)
                 return rc;
             size_t n = b1 - b0;
             r = p.len <= n && memcmp(name.ptr[0] == 's' ? s.ptr + b0 : s.ptr + b1 - p.len, p.ptr,

@@ -595,6 +595,10 @@ static void test_new_syntax_errors(void)
               "ERR:t.html:1:12: no filter named 'nofilter'");
     CHECK_STR(render(a, "{% autoescape false %}x", NULL),
               "ERR:t.html:1:24: unexpected end of template, expected 'endautoescape'");
+    /* a string method called without its argument (found by fuzz_template) */
+    CHECK_STR(render(a, "{{ 'ab'.endswith() }}", NULL),
+              "ERR:t.html:1: endswith: expected a string argument, not 'nothing'");
+    CHECK_STR(render(a, "{{ 'ab'.startswith(()) }}", NULL), "False");
     /* the values a template can compute stay bounded */
     CHECK_STR(render(a, "{{ '{:>100001}'.format(1) }}", NULL),
               "ERR:t.html:1: Invalid format specifier '>100001'");
