@@ -8,6 +8,8 @@
 
 #include "phial/db.h"
 
+#include <pthread.h>
+
 /* Most statements a connection keeps prepared; beyond, statements run
  * one-off (an app that builds unbounded SQL text cannot exhaust memory). */
 #define PH__STMT_CACHE_MAX 512
@@ -31,6 +33,10 @@ struct ph_db {
     int connect_timeout_s;
     int statement_timeout_ms; /* <= 0: none */
     int wal_truncate_pages;   /* <= 0: passive auto-checkpoint only */
+    /* SQLite file databases: the write lock of the process and of the
+     * processes forked after the open (shared memory, robust mutex), so
+     * that writers queue in the kernel instead of polling SQLite's lock */
+    pthread_mutex_t *wlock;
 };
 
 struct ph_db_conn {
@@ -41,6 +47,7 @@ struct ph_db_conn {
     bool lost; /* PostgreSQL connection found dead: replace on next use */
     bool in_tx;
     bool query_only; /* ph_db_conn_query_only */
+    bool wlocked;    /* holds db->wlock: a BEGIN IMMEDIATE is open */
     ph__stmt **slots; /* open addressing, nslots a power of two */
     size_t nslots, nstmts;
     unsigned next_id;
@@ -82,7 +89,7 @@ int ph__sq_error(ph_db_conn *c, int rc);
 int ph__sq_open(ph_db_conn *c);
 /* Checkpoints the WAL and truncates it to zero bytes (waits for readers at
  * most budget_ms); 0 or a PH_E* code. */
-int ph__sq_checkpoint(ph_db_conn *c, int budget_ms);
+int ph__sq_checkpoint(ph_db_conn *c, int mode, int budget_ms);
 void ph__sq_close(ph_db_conn *c);
 int ph__sq_prepare(ph_db_conn *c, ph__stmt *st);
 void ph__sq_finalize(ph__stmt *st);

@@ -132,11 +132,11 @@ static int on_busy(void *arg, int count)
     return 1;
 }
 
-int ph__sq_checkpoint(ph_db_conn *c, int budget_ms)
+int ph__sq_checkpoint(ph_db_conn *c, int mode, int budget_ms)
 {
     int saved = c->busy_budget_ms;
     c->busy_budget_ms = budget_ms;
-    int rc = sqlite3_wal_checkpoint_v2(c->sq, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    int rc = sqlite3_wal_checkpoint_v2(c->sq, NULL, mode, NULL, NULL);
     c->busy_budget_ms = saved;
     return rc == SQLITE_OK ? 0 : ph__sq_error(c, rc);
 }
@@ -152,7 +152,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int pages)
     if (limit > 0 && pages + limit < c->wal_next_truncate)
         c->wal_next_truncate = limit; /* the log started over: back to the bound */
     if (limit > 0 && pages >= c->wal_next_truncate) {
-        if (ph__sq_checkpoint(c, WAL_CHECKPOINT_WAIT_MS) == 0) {
+        if (ph__sq_checkpoint(c, SQLITE_CHECKPOINT_RESTART, WAL_CHECKPOINT_WAIT_MS) == 0) {
             c->wal_next_truncate = limit;
             return SQLITE_OK;
         }
@@ -228,7 +228,7 @@ void ph__sq_close(ph_db_conn *c)
        and only the last close removes the WAL: leave it empty either way */
     if (sqlite3_get_autocommit(c->sq) && strcmp(c->db->url.path, ":memory:") != 0 &&
         c->db->url.path[0] != '\0')
-        ph__sq_checkpoint(c, WAL_CHECKPOINT_WAIT_MS);
+        ph__sq_checkpoint(c, SQLITE_CHECKPOINT_TRUNCATE, WAL_CHECKPOINT_WAIT_MS);
     sqlite3_close(c->sq);
     c->sq = NULL;
 }

@@ -3,7 +3,9 @@
  * statement timeout is cancelled (PH_ETIMEDOUT) and the connection stays
  * usable; a PostgreSQL connection closed by the server while idle is
  * replaced before use; a SQLite writer waits for a lock no longer than its
- * busy timeout (PH_EBUSY); the SQLite WAL is truncated once a commit leaves
+ * busy timeout (PH_EBUSY), and writers of one application (threads and
+ * forked processes) queue on a shared lock that survives a holder's death;
+ * the SQLite WAL is truncated once a commit leaves
  * it past its bound, also while a reader holds an old snapshot open, and is
  * left empty when the connections close.  Times are compared with the
  * configured bounds and with a baseline taken in the same run.
@@ -11,7 +13,9 @@
 #include "phial/db.h"
 #include "test.h"
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char path[512], url[600];
@@ -144,6 +148,104 @@ static void test_sqlite_busy_wait_bounded(void)
     sqlite_paths("busy");
 }
 
+/* Writers of one database queue on its write lock, shared with the
+ * processes forked after the open: a second writer waits for the first
+ * (and gets in when it commits), a writer that waits past the busy timeout
+ * is told so, and a writer that dies holding the lock leaves it to the
+ * next one (robust mutex) rather than to the busy timeout. */
+static void test_sqlite_write_lock_across_fork(void)
+{
+    sqlite_paths("wlock");
+    ph_db *db;
+    char err[200];
+    ph_db_config cfg = {.url = url, .busy_timeout_ms = 3000};
+    CHECK_INT(ph_db_open(&cfg, &db, err, sizeof(err)), 0);
+    ph_db_conn *a = ph_db_conn_new(db);
+    CHECK_INT(ph_db_exec(a, "CREATE TABLE t (x text)", NULL, 0), 0);
+    ph_db_conn_free(a);
+
+    /* 1: the child holds a write transaction; ours waits for its commit */
+    int go[2], held[2];
+    CHECK_INT(pipe(go), 0);
+    CHECK_INT(pipe(held), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ph_db_conn *c = ph_db_conn_new(db);
+        char x;
+        int ok = ph_db_begin(c, true) == 0 &&
+                 ph_db_exec(c, "INSERT INTO t VALUES ('child')", NULL, 0) == 0;
+        if (write(held[1], "h", 1) != 1 || read(go[0], &x, 1) != 1)
+            ok = 0;
+        ok = ok && ph_db_commit(c) == 0;
+        ph_db_conn_free(c);
+        _exit(ok ? 0 : 1);
+    }
+    char x;
+    CHECK_INT((int)read(held[0], &x, 1), 1);
+    ph_db_conn *b = ph_db_conn_new(db);
+    /* the child commits when told; our BEGIN is already queued by then */
+    CHECK_INT((int)write(go[1], "g", 1), 1);
+    CHECK_INT(ph_db_begin(b, true), 0);
+    CHECK_INT(ph_db_exec(b, "INSERT INTO t VALUES ('parent')", NULL, 0), 0);
+    CHECK_INT(ph_db_commit(b), 0);
+    int status = -1;
+    CHECK_INT((int)waitpid(pid, &status, 0), (int)pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int64_t n = -1;
+    CHECK_INT(ph_db_query_int(b, "SELECT count(*) FROM t", NULL, 0, &n), 0);
+    CHECK_INT(n, 2);
+
+    /* 2: a child dies (SIGKILL) in its write transaction: the next writer
+       takes the lock over at once, and the dead one's row is not there */
+    pid = fork();
+    if (pid == 0) {
+        ph_db_conn *c = ph_db_conn_new(db);
+        if (ph_db_begin(c, true) == 0 &&
+            ph_db_exec(c, "INSERT INTO t VALUES ('dead')", NULL, 0) == 0)
+            (void)!write(held[1], "h", 1);
+        pause();
+        _exit(0);
+    }
+    CHECK_INT((int)read(held[0], &x, 1), 1);
+    kill(pid, SIGKILL);
+    CHECK_INT((int)waitpid(pid, &status, 0), (int)pid);
+    long long t0 = now_ms();
+    CHECK_INT(ph_db_begin(b, true), 0);
+    long long took = now_ms() - t0;
+    printf("  a writer killed holding the lock: the next got it in %lld ms (timeout 3000)\n",
+           took);
+    CHECK(took < 1500);
+    CHECK_INT(ph_db_exec(b, "INSERT INTO t VALUES ('after')", NULL, 0), 0);
+    CHECK_INT(ph_db_commit(b), 0);
+    CHECK_INT(ph_db_query_int(b, "SELECT count(*) FROM t WHERE x = 'dead'", NULL, 0, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(ph_db_query_int(b, "SELECT count(*) FROM t", NULL, 0, &n), 0);
+    CHECK_INT(n, 3);
+
+    /* 3: a writer of this application that holds on past the busy timeout:
+       the waiter gives up with a message that says who held it */
+    ph_db_conn_free(b);
+    ph_db_close(db);
+    cfg.busy_timeout_ms = 200;
+    CHECK_INT(ph_db_open(&cfg, &db, err, sizeof(err)), 0);
+    ph_db_conn *h = ph_db_conn_new(db), *w = ph_db_conn_new(db);
+    CHECK_INT(ph_db_begin(h, true), 0);
+    CHECK_INT(ph_db_begin(w, true), PH_EBUSY);
+    CHECK_CONTAINS(ph_db_errmsg(w), "another writer of this application");
+    CHECK(!ph_db_in_transaction(w));
+    CHECK_INT(ph_db_rollback(h), 0);
+    CHECK_INT(ph_db_begin(w, true), 0);
+    CHECK_INT(ph_db_commit(w), 0);
+    ph_db_conn_free(h);
+    ph_db_conn_free(w);
+    ph_db_close(db);
+    close(go[0]);
+    close(go[1]);
+    close(held[0]);
+    close(held[1]);
+    sqlite_paths("wlock");
+}
+
 /* Writes about `pages` pages in commits of ~8 KB through c. */
 static int write_pages(ph_db_conn *c, int pages)
 {
@@ -246,6 +348,7 @@ int main(void)
         SKIP(test_pg_idle_connection_replaced, "PHIAL_TEST_PG_URL is not set");
     }
     RUN(test_sqlite_busy_wait_bounded);
+    RUN(test_sqlite_write_lock_across_fork);
     RUN(test_sqlite_wal_bounded);
     RUN(test_sqlite_wal_unbounded_baseline);
     TEST_END();
