@@ -51,6 +51,7 @@ struct ph_db_conn {
     ph__stmt **slots; /* open addressing, nslots a power of two */
     size_t nslots, nstmts;
     unsigned next_id;
+    int64_t pg_answered_ns; /* PostgreSQL: when the server last answered (ph_now_ns) */
     int64_t changes;
     int64_t last_id;
     /* PostgreSQL parameter scratch, grown as needed */

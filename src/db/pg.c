@@ -105,11 +105,19 @@ int ph__pg_open(ph_db_conn *c)
     return 0;
 }
 
+/* A connection the server answered within this long is taken as alive
+ * without asking the socket: a busy thread's statements then pay no poll.
+ * A goodbye that arrives in that window is still caught, by the retry of
+ * a read or BEGIN (db.c) or as PH_ECONNLOST for a write. */
+#define PG_IDLE_CHECK_NS (5 * 1000000LL)
+
 bool ph__pg_idle_ok(ph_db_conn *c)
 {
     PGconn *pg = c->pg;
     if (PQstatus(pg) != CONNECTION_OK)
         return false;
+    if (ph_now_ns() - c->pg_answered_ns < PG_IDLE_CHECK_NS)
+        return true;
     struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
     if (p.fd < 0)
         return false;
@@ -213,6 +221,8 @@ static int await(ph_db_conn *c, int sent, PGresult **out)
     }
     if (!keep)
         return pg_error(c, NULL);
+    if (PQstatus(pg) == CONNECTION_OK)
+        c->pg_answered_ns = ph_now_ns();
     ExecStatusType s = PQresultStatus(keep);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         int rc = pg_error(c, keep);

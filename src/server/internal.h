@@ -37,15 +37,30 @@ typedef struct ph__job {
     void (*run)(struct ph__job *job, void *thread_ctx);
 } ph__job;
 
+/* How long a job may run before its thread stops counting as active and a
+ * spare takes the next job, and how many of a worker's handler threads
+ * take jobs as they come (two: one can wait on the database while the
+ * other runs). */
+#define PH__POOL_STALL_NS (50 * 1000000LL)
+#define PH__POOL_ACTIVE 2
+
 typedef struct ph__pool ph__pool;
 
-/* Starts n threads (signals blocked in them).  wake(wake_ud) is called
- * from a pool thread each time a job is finished.  thread_ctx_size bytes
- * of zeroed per-thread memory are given to every run.  NULL on failure. */
-ph__pool *ph__pool_new(int n, size_t thread_ctx_size, void (*wake)(void *), void *wake_ud);
+/* Starts n threads (signals blocked in them), of which `active` take jobs
+ * as they come and the rest only in place of one whose job has run
+ * PH__POOL_STALL_NS.
+ * wake(wake_ud) is called from a pool thread each time a job is finished.
+ * thread_ctx_size bytes of zeroed per-thread memory are given to every
+ * run.  NULL on failure. */
+ph__pool *ph__pool_new(int n, int active, size_t thread_ctx_size, void (*wake)(void *),
+                       void *wake_ud);
 /* Queues n jobs linked first..last through next (loop thread), waking at
  * most n waiting threads. */
 void ph__pool_submit(ph__pool *p, ph__job *first, ph__job *last, int n);
+/* Loop thread, every PH__POOL_STALL_NS / 2 while it answers true: wakes
+ * spare threads for queued jobs when the active ones have all run past a
+ * stall.  True while jobs are queued or running. */
+bool ph__pool_check(ph__pool *p);
 /* Takes every finished job, oldest first (loop thread); NULL when none. */
 ph__job *ph__pool_take_done(ph__pool *p);
 /* Stops the threads once the queue is empty, joins them (their thread

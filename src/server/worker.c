@@ -133,6 +133,7 @@ struct worker {
     bool accept_pending; /* a connection waits for a free slot */
     uv_signal_t sig_term, sig_int;
     uv_timer_t parent_timer, stop_timer;
+    uv_timer_t stall_timer; /* runs while the pool has work: ph__pool_check */
     uv_async_t wake;
     thread_ctx loop_tctx; /* the loop thread's, for inline routes */
     uv_prepare_t submit; /* hands the jobs of one loop turn to the pool */
@@ -386,6 +387,14 @@ static void dispatch(conn *c)
     w->npend++;
 }
 
+/* While the pool has work: spare threads for jobs queued behind slow ones. */
+static void on_stall_check(uv_timer_t *t)
+{
+    worker *w = t->data;
+    if (!ph__pool_check(w->pool))
+        uv_timer_stop(t);
+}
+
 static void on_submit(uv_prepare_t *h)
 {
     worker *w = h->data;
@@ -413,8 +422,13 @@ static void on_submit(uv_prepare_t *h)
         }
         j = next;
     }
-    if (n)
+    if (n) {
         ph__pool_submit(w->pool, first, last, n);
+        if (!uv_is_active((uv_handle_t *)&w->stall_timer)) {
+            uint64_t ms = PH__POOL_STALL_NS / 2000000;
+            uv_timer_start(&w->stall_timer, on_stall_check, ms, ms);
+        }
+    }
 }
 
 /* Answers status (decided by the server) and closes after it. */
@@ -957,6 +971,7 @@ static void maybe_finish_drain(worker *w)
         uv_close((uv_handle_t *)&w->wake, on_closed_quiet);
         uv_close((uv_handle_t *)&w->submit, on_closed_quiet);
         uv_close((uv_handle_t *)&w->stop_timer, on_closed_quiet);
+        uv_close((uv_handle_t *)&w->stall_timer, on_closed_quiet);
         uv_close((uv_handle_t *)&w->parent_timer, on_closed_quiet);
         uv_close((uv_handle_t *)&w->sig_term, on_closed_quiet);
         uv_close((uv_handle_t *)&w->sig_int, on_closed_quiet);
@@ -1064,7 +1079,7 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     uv_prepare_init(&w->loop, &w->submit);
     w->submit.data = w;
     uv_prepare_start(&w->submit, on_submit);
-    w->pool = ph__pool_new(threads, sizeof(thread_ctx), wake_loop, &w->wake);
+    w->pool = ph__pool_new(threads, PH__POOL_ACTIVE, sizeof(thread_ctx), wake_loop, &w->wake);
     if (!w->pool) {
         ph_log_error("worker: handler threads could not start");
         exit(1);
@@ -1084,7 +1099,8 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     uv_signal_start(&w->sig_int, on_signal, SIGINT);
     uv_timer_init(&w->loop, &w->parent_timer);
     uv_timer_init(&w->loop, &w->stop_timer);
-    w->parent_timer.data = w->stop_timer.data = w;
+    uv_timer_init(&w->loop, &w->stall_timer);
+    w->parent_timer.data = w->stop_timer.data = w->stall_timer.data = w;
     uv_timer_start(&w->parent_timer, on_parent_check, 500, 500);
     /* the supervisor blocked these to wait for them; here libuv takes them */
     sigset_t set;

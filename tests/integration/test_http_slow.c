@@ -305,6 +305,54 @@ static void test_fast_behind_slow(void)
     fast_behind_slow("/_test/pet/7");  /* on another handler thread */
 }
 
+/* Four 2-second requests at once on one worker hold its two active
+ * handler threads and two more: the pool's spares take the requests behind
+ * them once the running ones are past the stall bound (src/server/pool.c),
+ * so a fast request on a handler thread still answers in well under the
+ * slow ones' time. */
+static void test_fast_behind_many_slow(void)
+{
+    static const char *const env[] = {"THREADS=8", NULL};
+    tc_server s;
+    if (tc_server_start(&s, 1, env) < 0) {
+        CHECK(!"server started");
+        return;
+    }
+    tc_conn slow[4];
+    long long t0 = tc_now_ms();
+    for (int i = 0; i < 4; i++) {
+        CHECK_INT(tc_connect(&slow[i], s.port), 0);
+        CHECK_INT(tc_send_str(&slow[i], "GET /_test/sleep?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    }
+    tc_sleep_ms(300); /* pacing: the slow requests reach their handlers first */
+    long long worst = 0;
+    int ok = 0;
+    for (int i = 0; i < 10; i++) {
+        long long t = timed_get(s.port, "/_test/pet/7");
+        ok += t >= 0;
+        worst = t > worst ? t : worst;
+    }
+    long long fast_done = tc_now_ms() - t0;
+    int slow_ok = 0;
+    for (int i = 0; i < 4; i++) {
+        tc_response r;
+        if (tc_read(&slow[i], &r, false, 10000) == 0 && r.status == 200)
+            slow_ok++;
+        tc_response_free(&r);
+        tc_close(&slow[i]);
+    }
+    long long slow_ms = tc_now_ms() - t0;
+    printf("  behind four 2 s requests: slowest of 10 fast ones %lld ms, all 10 done %lld ms "
+           "after the slow ones started, which took %lld ms\n",
+           worst, fast_done, slow_ms);
+    CHECK_INT(ok, 10);
+    CHECK_INT(slow_ok, 4);
+    CHECK(slow_ms >= 2000);
+    CHECK(worst < 500);
+    CHECK(fast_done < 1500);
+    CHECK_INT(tc_server_stop(&s, 20000), 0);
+}
+
 /* SIGTERM: connections still waiting in the listen backlog are answered. */
 static void test_sigterm_answers_backlog(void)
 {
@@ -544,6 +592,7 @@ int main(void)
     RUN(test_deadlines_not_reset_by_bytes);
     RUN(test_per_address_limit);
     RUN(test_fast_behind_slow);
+    RUN(test_fast_behind_many_slow);
     RUN(test_sigterm_answers_backlog);
     RUN(test_slowloris);
     RUN(test_memory_after_attack);
