@@ -282,7 +282,7 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
     printf("Serving on http://%s%s%s:%d\n", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
     fflush(stdout);
     ph_log_info("%d worker(s), %d handler thread(s) each (%d take requests as they come, the "
-                "others when one has waited %lld ms)",
+                "others for a request that has run %lld ms)",
                 nworkers, threads, threads < PH__POOL_ACTIVE ? threads : PH__POOL_ACTIVE,
                 PH__POOL_STALL_NS / 1000000);
 

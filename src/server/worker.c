@@ -387,6 +387,8 @@ static void dispatch(conn *c)
     w->npend++;
 }
 
+static void submit_pending(worker *w);
+
 /* While the pool has work: spare threads for jobs queued behind slow ones. */
 static void on_stall_check(uv_timer_t *t)
 {
@@ -398,9 +400,16 @@ static void on_stall_check(uv_timer_t *t)
 static void on_submit(uv_prepare_t *h)
 {
     worker *w = h->data;
-    if (w->npend == 0)
-        return;
-    /* inline routes are answered here, the rest go to the pool together */
+    /* an answer written at once ends its request here, and the next one
+       pipelined behind it is dispatched: taken in this same turn, as the
+       loop would otherwise wait for an event before coming back */
+    while (w->npend > 0)
+        submit_pending(w);
+}
+
+/* Inline routes are answered here, the rest go to the pool together. */
+static void submit_pending(worker *w)
+{
     ph__job *j = w->pend_head, *first = NULL, *last = NULL;
     int n = 0;
     w->pend_head = w->pend_tail = NULL;
@@ -861,9 +870,38 @@ static void respond(conn *c)
     unsigned nb = 1;
     if (c->out_body_len > 0)
         b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)c->out_body_len);
+    /* Most answers fit the socket's buffer: written here, the request ends
+       now and its arena goes back to the cache before the next request of
+       this loop turn takes one (a turn of inline requests reuses one warm
+       arena instead of holding one per connection until the write
+       callbacks of the next turn). */
+    int n = uv_try_write((uv_stream_t *)&c->tcp, b, nb);
+    if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+        c->peer_gone = true;
+        c->err_status = c->err_status ? c->err_status : 1;
+        read_stop(c);
+        request_end(c);
+        return;
+    }
+    size_t sent = n > 0 ? (size_t)n : 0;
+    unsigned first = 0;
+    while (first < nb && sent >= b[first].len) {
+        sent -= b[first].len;
+        first++;
+    }
+    if (first == nb) {
+        if (c->file_left > 0) {
+            write_next(c);
+            return;
+        }
+        request_end(c);
+        return;
+    }
+    b[first].base += sent;
+    b[first].len -= sent;
     c->wreq.data = c;
     uv_timer_start(&c->timer, on_timeout, c->w->cfg.idle_timeout_ms, 0);
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, nb, on_written) < 0)
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b + first, nb - first, on_written) < 0)
         conn_close(c);
 }
 
