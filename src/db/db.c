@@ -201,9 +201,8 @@ const ph_db_errinfo *ph_db_errinfo_get(const ph_db_conn *c)
 
 const char *ph_db_errkind_name(ph_db_errkind k)
 {
-    static const char *const names[] = {"none",     "unique",  "not null", "foreign key",
-                                        "check",    "too long", "range",    "invalid",
-                                        "no table", "other"};
+    static const char *const names[] = {"none",     "unique", "not null", "foreign key", "check",
+                                        "too long", "range",  "invalid",  "no table",    "other"};
     return (unsigned)k < PH_COUNTOF(names) ? names[k] : "other";
 }
 

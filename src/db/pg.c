@@ -180,10 +180,10 @@ static int await(ph_db_conn *c, int sent, PGresult **out)
     *out = NULL;
     if (!sent)
         return pg_error(c, NULL);
-    int64_t deadline = c->db->statement_timeout_ms > 0
-                           ? ph_now_ns() / 1000000 + c->db->statement_timeout_ms +
-                                 PH_DB_TIMEOUT_GRACE_MS
-                           : -1;
+    int64_t deadline =
+        c->db->statement_timeout_ms > 0
+            ? ph_now_ns() / 1000000 + c->db->statement_timeout_ms + PH_DB_TIMEOUT_GRACE_MS
+            : -1;
     int f;
     while ((f = PQflush(pg)) == 1) {
         int w = wait_socket(pg, POLLOUT | POLLIN, deadline);
@@ -410,7 +410,6 @@ static char *translate(const char *sql, int *nparams)
     *nparams = k;
     return out;
 }
-
 
 int ph__pg_prepare(ph_db_conn *c, ph__stmt *st)
 {

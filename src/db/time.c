@@ -78,7 +78,8 @@ static int parse_date(const char *s, size_t len, size_t *i, int64_t *days)
         *i >= len || s[(*i)++] != '-' || !digits(s, len, i, 2, &d))
         return PH_EINVAL;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+    /* years 0001-9999, as Python's datetime and PostgreSQL's ISO dates */
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
         return PH_EINVAL;
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (m == 2 && d == 29 && !leap)
@@ -152,6 +153,14 @@ int ph_datetime_parse(const char *s, size_t len, int64_t *usec)
     }
     if (i != len)
         return PH_EINVAL;
-    *usec = days * 86400000000LL + ((int64_t)h * 3600 + mi * 60 + sec) * 1000000LL + frac - offset;
+    int64_t t =
+        days * 86400000000LL + ((int64_t)h * 3600 + mi * 60 + sec) * 1000000LL + frac - offset;
+    /* an offset must not carry the instant out of years 0001-9999 (UTC),
+       where ph_datetime_format could not write it back */
+    static const int64_t lo = -719162LL * 86400000000LL;     /* 0001-01-01 */
+    static const int64_t hi = 2932897LL * 86400000000LL - 1; /* 9999-12-31 end */
+    if (t < lo || t > hi)
+        return PH_EINVAL;
+    *usec = t;
     return 0;
 }

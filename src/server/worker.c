@@ -102,7 +102,7 @@ typedef struct conn {
     uint64_t body_left;
     ph_wire_chunked ch;
     ph_buf body;
-    int err_status; /* != 0: answer this status, then close */
+    int err_status;  /* != 0: answer this status, then close */
     bool run_inline; /* its route runs on the loop thread (ph_app_route_inline) */
     size_t lingered;
 
@@ -136,7 +136,7 @@ struct worker {
     uv_timer_t stall_timer; /* runs while the pool has work: ph__pool_check */
     uv_async_t wake;
     thread_ctx loop_tctx; /* the loop thread's, for inline routes */
-    uv_prepare_t submit; /* hands the jobs of one loop turn to the pool */
+    uv_prepare_t submit;  /* hands the jobs of one loop turn to the pool */
     ph__job *pend_head, *pend_tail;
     int npend;
     ph__pool *pool;
@@ -346,7 +346,6 @@ static void conn_linger(conn *c)
 }
 
 /* ---- requests --------------------------------------------------------------- */
-
 
 /* Starts a request in c's arena for method/target (NUL-terminated). */
 static int req_begin(conn *c, const char *method, const char *target, const char *version)

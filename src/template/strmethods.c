@@ -32,8 +32,7 @@ static int64_t ival(const V *v)
 }
 
 /* Argument i, or keyword name, or NULL. */
-static const V *arg(V *args, size_t nargs, ph_tpl_kwarg *kw, size_t nkw, size_t i,
-                    const char *name)
+static const V *arg(V *args, size_t nargs, ph_tpl_kwarg *kw, size_t nkw, size_t i, const char *name)
 {
     if (i < nargs)
         return &args[i];
@@ -253,9 +252,8 @@ static int do_split(ph__rs *rs, ph_slice s, bool safe, const V *sep, const V *ma
         } else {
             size_t end = s.len;
             for (;;) {
-                const char *hit = (max >= 0 && (int64_t)np == max)
-                                      ? NULL
-                                      : find_sub(s.ptr, end, x, true);
+                const char *hit =
+                    (max >= 0 && (int64_t)np == max) ? NULL : find_sub(s.ptr, end, x, true);
                 size_t b = hit ? (size_t)(hit - s.ptr) + x.len : 0;
                 pc[np++] = (ph_slice){s.ptr + b, end - b};
                 if (!hit)
@@ -480,7 +478,11 @@ static int format_number(ph__rs *rs, const V *v, const fspec *f, ph_buf *b)
         } else
             snprintf(num, sizeof num, "%llu", (unsigned long long)u);
         if (f->alt)
-            prefix = type == 'x' ? "0x" : type == 'X' ? "0X" : type == 'o' ? "0o" : type == 'b' ? "0b" : "";
+            prefix = type == 'x'   ? "0x"
+                     : type == 'X' ? "0X"
+                     : type == 'o' ? "0o"
+                     : type == 'b' ? "0b"
+                                   : "";
         const char *sg = x < 0 ? "-" : f->sign == '+' ? "+" : f->sign == ' ' ? " " : "";
         char grouped[1500];
         if (f->group)
@@ -493,8 +495,8 @@ static int format_number(ph__rs *rs, const V *v, const fspec *f, ph_buf *b)
     }
     double d = v->kind == PH_V_FLOAT ? v->u.f : (double)ival(v);
     if (type && !strchr("eEfFgGn%", type))
-        return ph__rs_error(rs, PH_EINVAL, "Unknown format code '%c' for object of type '%s'",
-                            type, v->kind == PH_V_FLOAT ? "float" : "int");
+        return ph__rs_error(rs, PH_EINVAL, "Unknown format code '%c' for object of type '%s'", type,
+                            v->kind == PH_V_FLOAT ? "float" : "int");
     bool neg = signbit(d) && !isnan(d);
     double a = fabs(d);
     int prec = f->prec >= 0 ? (int)f->prec : 6;
@@ -628,20 +630,26 @@ static int do_format(ph__rs *rs, ph_slice s, bool markup, V *args, size_t nargs,
         int64_t idx;
         if (first.len == 0) {
             if (manual)
-                return ph__rs_error(rs, PH_EINVAL, "cannot switch from manual field specification "
-                                                   "to automatic field numbering");
+                return ph__rs_error(rs, PH_EINVAL,
+                                    "cannot switch from manual field specification "
+                                    "to automatic field numbering");
             if (autonum >= nargs)
-                return ph__rs_error(rs, PH_ERANGE, "Replacement index %zu out of range for "
-                                                   "positional args tuple", autonum);
+                return ph__rs_error(rs, PH_ERANGE,
+                                    "Replacement index %zu out of range for "
+                                    "positional args tuple",
+                                    autonum);
             val = args[autonum++];
         } else if (ph_parse_i64(first, &idx) == 0) {
             if (autonum)
-                return ph__rs_error(rs, PH_EINVAL, "cannot switch from automatic field numbering "
-                                                   "to manual field specification");
+                return ph__rs_error(rs, PH_EINVAL,
+                                    "cannot switch from automatic field numbering "
+                                    "to manual field specification");
             manual = true;
             if (idx < 0 || (size_t)idx >= nargs)
-                return ph__rs_error(rs, PH_ERANGE, "Replacement index %lld out of range for "
-                                                   "positional args tuple", (long long)idx);
+                return ph__rs_error(rs, PH_ERANGE,
+                                    "Replacement index %lld out of range for "
+                                    "positional args tuple",
+                                    (long long)idx);
             val = args[idx];
         } else {
             const V *kv = NULL;
@@ -746,9 +754,8 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
             if (!x.len)
                 n = (int64_t)ph__utf8_len(s.ptr + b0, b1 - b0) + 1;
             else
-                for (const char *p = s.ptr + b0; (p = find_sub(p, (size_t)(s.ptr + b1 - p), x,
-                                                               false)) != NULL;
-                     p += x.len)
+                for (const char *p = s.ptr + b0;
+                     (p = find_sub(p, (size_t)(s.ptr + b1 - p), x, false)) != NULL; p += x.len)
                     n++;
             *out = ph_tpl_int(n);
             return 0;
@@ -783,8 +790,8 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
                                name.ptr[0] == 's' ? "startswith" : "endswith", &p)) < 0)
                 return rc;
             size_t n = b1 - b0;
-            r = p.len <= n && memcmp(name.ptr[0] == 's' ? s.ptr + b0 : s.ptr + b1 - p.len, p.ptr,
-                                     p.len) == 0;
+            r = p.len <= n &&
+                memcmp(name.ptr[0] == 's' ? s.ptr + b0 : s.ptr + b1 - p.len, p.ptr, p.len) == 0;
         }
         *out = ph_tpl_bool(r);
         return 0;
@@ -802,8 +809,9 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
         /* a string equal to its lower/upper/title form and with a cased
          * character */
         ph_slice m, l, u;
-        int mode = IS("islower") ? PH__CASE_LOWER : IS("isupper") ? PH__CASE_UPPER
-                                                                   : PH__CASE_STRTITLE;
+        int mode = IS("islower")   ? PH__CASE_LOWER
+                   : IS("isupper") ? PH__CASE_UPPER
+                                   : PH__CASE_STRTITLE;
         if (ph__case_map(rs->arena, s, mode, &m) < 0 ||
             ph__case_map(rs->arena, s, PH__CASE_LOWER, &l) < 0 ||
             ph__case_map(rs->arena, s, PH__CASE_UPPER, &u) < 0)
@@ -815,8 +823,9 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
     if (IS("swapcase") || IS("casefold") || IS("title")) {
         ph_slice m;
         if (ph__case_map(rs->arena, s,
-                         IS("swapcase") ? PH__CASE_SWAP : IS("title") ? PH__CASE_STRTITLE
-                                                                      : PH__CASE_FOLD,
+                         IS("swapcase") ? PH__CASE_SWAP
+                         : IS("title")  ? PH__CASE_STRTITLE
+                                        : PH__CASE_FOLD,
                          &m) < 0)
             return oom(rs);
         *out = mk(m.ptr, m.len, safe);
@@ -825,8 +834,8 @@ int ph__str_method(ph__rs *rs, ph_slice name, const V *self, V *args, size_t nar
     if (IS("center") || IS("ljust") || IS("rjust") || IS("zfill")) {
         const V *w = nargs ? &args[0] : NULL;
         if (!w || !is_int(w))
-            return ph__rs_error(rs, PH_ETYPE, "%.*s: the width must be an integer",
-                                (int)name.len, name.ptr);
+            return ph__rs_error(rs, PH_ETYPE, "%.*s: the width must be an integer", (int)name.len,
+                                name.ptr);
         int64_t width = ival(w), len = (int64_t)ph__utf8_len(s.ptr, s.len);
         if (width > 100000)
             return ph__rs_error(rs, PH_ELIMIT, "%.*s: width too large", (int)name.len, name.ptr);

@@ -97,8 +97,9 @@ static void test_pg_idle_connection_replaced(void)
     int pid = ph_db_backend_pid(c);
     /* the server ends c's session while c is idle (what a restart does);
        wait until the backend is gone so the check below is not racing it */
-    CHECK_INT(ph_db_query_int(k, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                 "pg_terminate_backend(?::integer)",
+    CHECK_INT(ph_db_query_int(k,
+                              "SELECT count(*) FROM pg_stat_activity WHERE "
+                              "pg_terminate_backend(?::integer)",
                               (ph_val[]){PH_INT(pid)}, 1, &v),
               0);
     for (int i = 0; i < 500; i++) {
@@ -215,8 +216,7 @@ static void test_sqlite_write_lock_across_fork(void)
     long long t0 = now_ms();
     CHECK_INT(ph_db_begin(b, true), 0);
     long long took = now_ms() - t0;
-    printf("  a writer killed holding the lock: the next got it in %lld ms (timeout 3000)\n",
-           took);
+    printf("  a writer killed holding the lock: the next got it in %lld ms (timeout 3000)\n", took);
     CHECK(took < 1500);
     CHECK_INT(ph_db_exec(b, "INSERT INTO t VALUES ('after')", NULL, 0), 0);
     CHECK_INT(ph_db_commit(b), 0);

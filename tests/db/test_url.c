@@ -175,6 +175,18 @@ static void test_datetime_text(void)
     ph_date_format(d, t, sizeof(t));
     CHECK_STR(t, "2000-03-01");
     CHECK_INT(ph_date_parse("2000-03-01 00:00", 16, &d), PH_EINVAL);
+    /* years 0001-9999, also after a UTC offset (found by fuzz_values: year
+       0 at +05 came back as a year -1 that could not be read again) */
+    CHECK_INT(ph_date_parse("0000-01-01", 10, &d), PH_EINVAL);
+    CHECK_INT(ph_datetime_parse("0000-01-01T00:00+05", 19, &us), PH_EINVAL);
+    CHECK_INT(ph_datetime_parse("0001-01-01T00:00+05", 19, &us), PH_EINVAL);
+    CHECK_INT(ph_datetime_parse("0001-01-01T05:00+05", 19, &us), 0);
+    ph_datetime_format(us, t, sizeof(t));
+    CHECK_STR(t, "0001-01-01 00:00:00.000000");
+    CHECK_INT(ph_datetime_parse("9999-12-31T23:59:59.999999", 26, &us), 0);
+    ph_datetime_format(us, t, sizeof(t));
+    CHECK_STR(t, "9999-12-31 23:59:59.999999");
+    CHECK_INT(ph_datetime_parse("9999-12-31T23:00-05", 19, &us), PH_EINVAL);
 }
 
 int main(void)

@@ -300,9 +300,9 @@ static void fast_behind_slow(const char *path)
 
 static void test_fast_behind_slow(void)
 {
-    fast_behind_slow("/");             /* inline: on the event loop */
-    fast_behind_slow("/users");        /* inline reads: on the loop, SQLite */
-    fast_behind_slow("/_test/pet/7");  /* on another handler thread */
+    fast_behind_slow("/");            /* inline: on the event loop */
+    fast_behind_slow("/users");       /* inline reads: on the loop, SQLite */
+    fast_behind_slow("/_test/pet/7"); /* on another handler thread */
 }
 
 /* Four 2-second requests at once on one worker hold its two active
