@@ -227,7 +227,10 @@ int64_t ph_db_changes(const ph_db_conn *c);
 int64_t ph_db_last_insert_id(const ph_db_conn *c);
 
 /* Transactions.  ph_db_begin(c, true) takes the write lock at once on
- * SQLite (BEGIN IMMEDIATE). */
+ * SQLite (BEGIN IMMEDIATE), after queueing on the handle's own write lock,
+ * shared by its connections and by processes forked after ph_db_open, for
+ * at most the busy timeout (PH_EBUSY).  A write outside a transaction only
+ * meets SQLite's lock and its busy handler. */
 int ph_db_begin(ph_db_conn *c, bool write);
 int ph_db_commit(ph_db_conn *c);
 int ph_db_rollback(ph_db_conn *c);

@@ -88,8 +88,9 @@ void ph__db_echo(ph_db_conn *c, const char *sql, const ph_val *p, size_t n, int6
 /* Maps a SQLite result code to a PH_E* code and sets c's message. */
 int ph__sq_error(ph_db_conn *c, int rc);
 int ph__sq_open(ph_db_conn *c);
-/* Checkpoints the WAL and truncates it to zero bytes (waits for readers at
- * most budget_ms); 0 or a PH_E* code. */
+/* Checkpoints the WAL in SQLite's mode (SQLITE_CHECKPOINT_RESTART: the next
+ * commit starts the log over; _TRUNCATE: cuts it to zero bytes), waiting
+ * for readers at most budget_ms; 0 or a PH_E* code. */
 int ph__sq_checkpoint(ph_db_conn *c, int mode, int budget_ms);
 void ph__sq_close(ph_db_conn *c);
 int ph__sq_prepare(ph_db_conn *c, ph__stmt *st);

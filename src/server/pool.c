@@ -10,15 +10,15 @@
  * takes the next without sleeping, and a queue of short jobs is served by
  * few threads that stay on the CPU, rather than by a wake-up and a context
  * switch per job (on a 2-core machine, 8 threads each woken per request
- * made PostgreSQL's /db 25-40% slower than 2).  Waiting threads are woken
+ * made PostgreSQL's /db 10-25% slower than 2).  Waiting threads are woken
  * last-in first-out, so the same few threads, with their warm caches and
  * database connections, do the work.  The other threads are spares: a
  * thread whose job has run PH__POOL_STALL_NS (a slow handler, a long
  * database wait) no longer counts as active, and a spare takes the next
  * job in its place; the loop thread looks for that (ph__pool_check) while
  * jobs run.  The queue's own wait says nothing (under load every job
- * waits), the running jobs' age does.  So a slow request holds up the ones behind it
- * by at most that, and a fast workload pays no hand-offs.
+ * waits), the running jobs' age does.  So a slow request holds up the
+ * ones behind it by at most that, and a fast workload pays no hand-offs.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -84,8 +84,8 @@ static bool wake_one(ph__pool *p)
     return true;
 }
 
-/* Takes `self` off the waiting stack after a timed wait ran out, keeping
- * the order of the others. */
+/* Takes `self` off the waiting stack when it stops waiting unwoken (the
+ * pool is stopping), keeping the order of the others. */
 static void unlist(ph__pool *p, int self)
 {
     for (int i = 0; i < p->nidle; i++) {
@@ -174,13 +174,9 @@ ph__pool *ph__pool_new(int n, int active, size_t thread_ctx_size, void (*wake)(v
         return NULL;
     }
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     p->cap = n;
     for (int i = 0; i < n; i++)
-        pthread_cond_init(&p->waiters[i].cv, &ca);
-    pthread_condattr_destroy(&ca);
+        pthread_cond_init(&p->waiters[i].cv, NULL);
     pthread_mutex_init(&p->done_mu, NULL);
     p->active = active < 1 ? 1 : active > n ? n : active;
     p->ctx_size = thread_ctx_size;

@@ -802,16 +802,22 @@ static void request_end(conn *c)
     process(c);
 }
 
+/* The peer is gone mid-answer: the request ends and the connection with it. */
+static void write_failed(conn *c)
+{
+    c->peer_gone = true;
+    c->err_status = c->err_status ? c->err_status : 1;
+    read_stop(c);
+    request_end(c);
+}
+
 static void on_written(uv_write_t *wr, int status)
 {
     conn *c = wr->data;
     if (c->state == CS_CLOSED)
         return;
     if (status < 0) {
-        c->peer_gone = true;
-        c->err_status = c->err_status ? c->err_status : 1;
-        read_stop(c);
-        request_end(c);
+        write_failed(c);
         return;
     }
     if (c->file_left > 0) {
@@ -876,10 +882,7 @@ static void respond(conn *c)
        callbacks of the next turn). */
     int n = uv_try_write((uv_stream_t *)&c->tcp, b, nb);
     if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
-        c->peer_gone = true;
-        c->err_status = c->err_status ? c->err_status : 1;
-        read_stop(c);
-        request_end(c);
+        write_failed(c);
         return;
     }
     size_t sent = n > 0 ? (size_t)n : 0;
