@@ -28,23 +28,27 @@ SONAME   := libphial.so.$(SOMAJOR)
 # tutorial app and the tools add nothing to it.
 PUBLIC_PKGS := jansson
 PKGS     := libuv sqlite3 libsodium $(PUBLIC_PKGS)
+# libpq is not linked: src/db/pg.c opens it with dlopen at the first
+# postgresql:// URL (its dependencies cost an application on SQLite ~6 MB a
+# process); its headers come from pkg-config, libdl from libc.
 ifeq ($(PG),0)
 PGDEF    := -DPH_NO_POSTGRES
+PQ_CFLAGS :=
 else
-PKGS     += libpq
 PGDEF    :=
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
 endif
 
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-format-nonliteral -Wvla -Werror
 CFLAGS   ?= $(OPT)
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(PQ_CFLAGS)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -fPIC -fvisibility=hidden \
              $(PGDEF) $(PKG_CFLAGS) $(SANFLAGS)
 # libunistring (templates' Unicode case mapping) ships no .pc file in Debian
 # 12: pkg-config when it has one, else the plain -l.
 UNISTRING_LIBS := $(shell pkg-config --libs libunistring 2>/dev/null || echo -lunistring)
-LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(UNISTRING_LIBS) -lpthread -lm
+LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(UNISTRING_LIBS) -lpthread -lm -ldl
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif

@@ -106,6 +106,10 @@ double ph__sq_double(ph_db_rows *r, int col);
 const char *ph__sq_text(ph_db_rows *r, int col, size_t *len);
 const void *ph__sq_blob(ph_db_rows *r, int col, size_t *len);
 
+/* Opens libpq (dlopen, once): 0, or PH_ENOTSUP with why in err. */
+int ph__pg_load(char *err, size_t errlen);
+/* Whether key is a connection option libpq knows (false when not loaded). */
+bool ph__pg_known_option(const char *key);
 int ph__pg_open(ph_db_conn *c);
 /* Whether an idle connection is still usable: false when the server has
  * closed it or sent something unasked (a restart's termination notice).

@@ -14,12 +14,135 @@
  */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- libpq, loaded when the first postgresql:// URL is read -------------------
+ *
+ * libpq is opened with dlopen rather than linked: what it brings along
+ * (OpenSSL, Kerberos, LDAP, GnuTLS, p11-kit) costs every process about
+ * 6 MB of memory and its start-up time, which an application on SQLite
+ * should not pay.  libpq-fe.h still gives the types and prototypes; each
+ * PQ* name below is a pointer of the prototype's own type, so every call
+ * stays checked by the compiler. */
+
+#ifndef PH_LIBPQ_SONAME
+#define PH_LIBPQ_SONAME "libpq.so.5"
+#endif
+
+#define PH__PQ_FUNCS(X)                                                                       \
+    X(PQbackendPID)                                                                           \
+    X(PQclear)                                                                                \
+    X(PQcmdTuples)                                                                            \
+    X(PQconndefaults)                                                                         \
+    X(PQconnectdbParams)                                                                      \
+    X(PQconninfoFree)                                                                         \
+    X(PQconsumeInput)                                                                         \
+    X(PQerrorMessage)                                                                         \
+    X(PQfinish)                                                                               \
+    X(PQflush)                                                                                \
+    X(PQfreemem)                                                                              \
+    X(PQgetisnull)                                                                            \
+    X(PQgetlength)                                                                            \
+    X(PQgetResult)                                                                            \
+    X(PQgetvalue)                                                                             \
+    X(PQisBusy)                                                                               \
+    X(PQnfields)                                                                              \
+    X(PQntuples)                                                                              \
+    X(PQresultErrorField)                                                                     \
+    X(PQresultStatus)                                                                         \
+    X(PQsendPrepare)                                                                          \
+    X(PQsendQuery)                                                                            \
+    X(PQsendQueryPrepared)                                                                    \
+    X(PQsetNoticeProcessor)                                                                   \
+    X(PQsetnonblocking)                                                                       \
+    X(PQsocket)                                                                               \
+    X(PQstatus)                                                                               \
+    X(PQunescapeBytea)
+
+static struct {
+#define PH__PQ_FIELD(f) __typeof__(f) *f;
+    PH__PQ_FUNCS(PH__PQ_FIELD)
+#undef PH__PQ_FIELD
+} pq;
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_error[256]; /* empty when loaded */
+
+static void pq_load_once(void)
+{
+    void *h = dlopen(PH_LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(pq_error, sizeof(pq_error), "PostgreSQL needs libpq, which could not be loaded "
+                 "(%s); install it (Debian: apt-get install libpq5)", why ? why : PH_LIBPQ_SONAME);
+        return;
+    }
+#define PH__PQ_SYM(f)                                                                         \
+    if (!pq_error[0] && !(*(void **)(void *)&pq.f = dlsym(h, #f)))                             \
+        snprintf(pq_error, sizeof(pq_error), "PostgreSQL: %s has no %s", PH_LIBPQ_SONAME, #f);
+    PH__PQ_FUNCS(PH__PQ_SYM)
+#undef PH__PQ_SYM
+}
+
+int ph__pg_load(char *err, size_t errlen)
+{
+    pthread_once(&pq_once, pq_load_once);
+    if (!pq_error[0])
+        return 0;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", pq_error);
+    return PH_ENOTSUP;
+}
+
+/* From here on each PQ* call goes through the loaded pointer. */
+#define PQbackendPID pq.PQbackendPID
+#define PQclear pq.PQclear
+#define PQcmdTuples pq.PQcmdTuples
+#define PQconndefaults pq.PQconndefaults
+#define PQconnectdbParams pq.PQconnectdbParams
+#define PQconninfoFree pq.PQconninfoFree
+#define PQconsumeInput pq.PQconsumeInput
+#define PQerrorMessage pq.PQerrorMessage
+#define PQfinish pq.PQfinish
+#define PQflush pq.PQflush
+#define PQfreemem pq.PQfreemem
+#define PQgetisnull pq.PQgetisnull
+#define PQgetlength pq.PQgetlength
+#define PQgetResult pq.PQgetResult
+#define PQgetvalue pq.PQgetvalue
+#define PQisBusy pq.PQisBusy
+#define PQnfields pq.PQnfields
+#define PQntuples pq.PQntuples
+#define PQresultErrorField pq.PQresultErrorField
+#define PQresultStatus pq.PQresultStatus
+#define PQsendPrepare pq.PQsendPrepare
+#define PQsendQuery pq.PQsendQuery
+#define PQsendQueryPrepared pq.PQsendQueryPrepared
+#define PQsetNoticeProcessor pq.PQsetNoticeProcessor
+#define PQsetnonblocking pq.PQsetnonblocking
+#define PQsocket pq.PQsocket
+#define PQstatus pq.PQstatus
+#define PQunescapeBytea pq.PQunescapeBytea
+
+bool ph__pg_known_option(const char *key)
+{
+    if (ph__pg_load(NULL, 0) != 0)
+        return false;
+    PQconninfoOption *opts = PQconndefaults();
+    bool found = false;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0)
+            found = true;
+    PQconninfoFree(opts);
+    return found;
+}
 
 static bool has_param(const ph_db_url *u, const char *key)
 {
@@ -49,6 +172,9 @@ static void on_notice(void *arg, const char *message)
 
 int ph__pg_open(ph_db_conn *c)
 {
+    char why[256];
+    if (ph__pg_load(why, sizeof(why)) != 0)
+        return ph__db_error(c, PH_ENOTSUP, "%s", why);
     const ph_db *d = c->db;
     const ph_db_url *u = &d->url;
     const char *keys[40], *vals[40];

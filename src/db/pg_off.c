@@ -7,9 +7,24 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
+
 #ifdef PH_NO_POSTGRES
 
 static const char off_msg[] = "this Phial was built without PostgreSQL (make PG=0)";
+
+int ph__pg_load(char *err, size_t errlen)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", off_msg);
+    return PH_ENOTSUP;
+}
+
+bool ph__pg_known_option(const char *key)
+{
+    (void)key;
+    return false;
+}
 
 int ph__pg_open(ph_db_conn *c)
 {

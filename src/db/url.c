@@ -6,9 +6,6 @@
  */
 #include "internal.h"
 
-#ifndef PH_NO_POSTGRES
-#include <libpq-fe.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,25 +59,11 @@ void ph_db_url_free(ph_db_url *u)
     memset(u, 0, sizeof(*u));
 }
 
-static bool known_libpq_option(const char *key)
-{
-#ifdef PH_NO_POSTGRES /* built with PG=0: parse_pg is never reached */
-    (void)key;
-    return false;
-#else
-    PQconninfoOption *opts = PQconndefaults();
-    bool found = false;
-    for (PQconninfoOption *o = opts; o && o->keyword; o++)
-        if (strcmp(o->keyword, key) == 0)
-            found = true;
-    PQconninfoFree(opts);
-    return found;
-#endif
-}
-
 static int parse_pg(const char *rest, ph_db_url *u, char *err, size_t errlen)
 {
-    int rc = 0;
+    int rc = ph__pg_load(err, errlen);
+    if (rc)
+        return rc;
     /* authority ends at the first '/' or '?' */
     size_t alen = strcspn(rest, "/?");
     const char *auth = rest, *after = rest + alen;
@@ -186,7 +169,7 @@ static int parse_pg(const char *rest, ph_db_url *u, char *err, size_t errlen)
             u->params[2 * u->nparams] = k;
             u->params[2 * u->nparams + 1] = v;
             u->nparams++;
-            if (!known_libpq_option(k))
+            if (!ph__pg_known_option(k))
                 return fail(err, errlen, "unknown parameter '%s' in the database URL", k);
             p += plen;
             if (*p == '&')

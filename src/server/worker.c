@@ -46,6 +46,10 @@
 #define READ_CHUNK (64 * 1024)
 #define FILE_CHUNK (64 * 1024)
 #define ARENA_CACHE 64
+/* What the cached arenas may keep in all: beyond it a returned arena is
+ * freed, so a burst of requests in flight (every one holds an arena) does
+ * not leave the worker holding a large block per request of the burst. */
+#define ARENA_CACHE_BYTES (1024 * 1024)
 #define ADDR_BUCKETS 1024
 /* How long and how much a connection closed after an error is read from
  * and dropped, so the client sees the answer rather than a reset. */
@@ -144,7 +148,10 @@ struct worker {
     unsigned nconns;
     char rbuf[READ_CHUNK];
     ph_arena *arenas[ARENA_CACHE];
+    size_t arena_bytes[ARENA_CACHE]; /* what each cached one keeps */
     int narenas;
+    size_t cached_bytes;
+    bool inline_running; /* an inline request is being answered up the stack */
     addr_entry *addrs[ADDR_BUCKETS];
     /* every connection, to close idle ones when draining */
     conn **all;
@@ -159,8 +166,11 @@ static void read_start(conn *c);
 
 static ph_arena *arena_get(worker *w)
 {
-    if (w->narenas > 0)
-        return w->arenas[--w->narenas];
+    if (w->narenas > 0) {
+        w->narenas--;
+        w->cached_bytes -= w->arena_bytes[w->narenas];
+        return w->arenas[w->narenas];
+    }
     return ph_arena_new(0);
 }
 
@@ -169,10 +179,14 @@ static void arena_put(worker *w, ph_arena *a)
     if (!a)
         return;
     ph_arena_reset(a);
-    if (w->narenas < ARENA_CACHE)
+    size_t kept = ph_arena_reserved(a);
+    if (w->narenas < ARENA_CACHE && w->cached_bytes + kept <= ARENA_CACHE_BYTES) {
+        w->arena_bytes[w->narenas] = kept;
         w->arenas[w->narenas++] = a;
-    else
+        w->cached_bytes += kept;
+    } else {
         ph_arena_free(a);
+    }
 }
 
 static unsigned addr_hash(const unsigned char *k)
@@ -369,13 +383,25 @@ static void run_request(ph__job *job, void *tctx);
 static void respond(conn *c);
 
 /* Hands the request (or its error) to the pool: queued here, submitted
- * with the others of the same loop turn just before the loop waits. */
-static void dispatch(conn *c)
+ * with the others of the same loop turn just before the loop waits.  An
+ * inline route whose head has just been read (now: no body, so nothing of
+ * the connection's input is left to consume after it) is answered at once,
+ * so a turn of inline requests from many connections reuses one warm arena
+ * instead of holding one per connection until the end of the turn; one
+ * nested in another's answer (pipelined) is queued, so they never recurse. */
+static void dispatch(conn *c, bool now)
 {
     worker *w = c->w;
     uv_timer_stop(&c->timer);
     c->state = CS_HANDLER;
     c->run_inline = c->err_status == 0 && ph__app_route_early(w->app, c->req);
+    if (now && c->run_inline && !w->inline_running) {
+        w->inline_running = true;
+        run_request(&c->job, &w->loop_tctx);
+        respond(c);
+        w->inline_running = false;
+        return;
+    }
     c->job.run = run_request;
     c->job.next = NULL;
     if (w->pend_tail)
@@ -417,8 +443,10 @@ static void submit_pending(worker *w)
         ph__job *next = j->next;
         conn *c = (conn *)(void *)j;
         if (c->run_inline) {
+            w->inline_running = true;
             run_request(j, &w->loop_tctx);
             respond(c);
+            w->inline_running = false;
         } else {
             j->next = NULL;
             if (last)
@@ -456,7 +484,7 @@ static void fail(conn *c, int status)
         c->req->version = "-";
     }
     c->req->bad_status = status;
-    dispatch(c);
+    dispatch(c, false);
 }
 
 static int body_sink(void *ud, const char *p, size_t n)
@@ -473,7 +501,7 @@ static size_t body_feed(conn *c, const char *p, size_t n)
         int rc = ph__wire_chunked_feed(&c->ch, p, n, c->w->lim.max_content_length,
                                        c->w->lim.max_header_size, body_sink, c, &used);
         if (rc == 1)
-            dispatch(c);
+            dispatch(c, false);
         else if (rc > 1)
             fail(c, rc);
         else if (rc < 0)
@@ -487,7 +515,7 @@ static size_t body_feed(conn *c, const char *p, size_t n)
     }
     c->body_left -= take;
     if (c->body_left == 0)
-        dispatch(c);
+        dispatch(c, false);
     return take;
 }
 
@@ -542,7 +570,7 @@ static void head_done(conn *c, size_t len)
     memset(&c->scan, 0, sizeof(c->scan));
     ph_buf_init(&c->body, NULL);
     if (!h.chunked && h.content_length <= 0) {
-        dispatch(c);
+        dispatch(c, true);
         return;
     }
     c->chunked = h.chunked;

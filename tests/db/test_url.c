@@ -6,6 +6,40 @@
 #include "phial/db.h"
 #include "test.h"
 
+#include <stdio.h>
+#include <string.h>
+
+/* Whether a library whose file name contains name is mapped in this process. */
+static bool mapped(const char *name)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, name) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* libpq (and OpenSSL, Kerberos, LDAP behind it) is loaded by the first
+ * postgresql:// URL, never by an application on SQLite. */
+static void test_libpq_loaded_on_demand(void)
+{
+    ph_db_url u;
+    char err[256];
+    CHECK(!mapped("libpq.so"));
+    CHECK_INT(ph_db_url_parse("sqlite:///registration.db", &u, err, sizeof(err)), 0);
+    ph_db_url_free(&u);
+    CHECK(!mapped("libpq.so"));
+    CHECK(!mapped("libcrypto.so"));
+#ifndef PH_NO_POSTGRES
+    CHECK_INT(ph_db_url_parse("postgresql://u@localhost/db", &u, err, sizeof(err)), 0);
+    ph_db_url_free(&u);
+    CHECK(mapped("libpq.so"));
+#endif
+}
+
 static void test_sqlite_urls(void)
 {
     ph_db_url u;
@@ -191,6 +225,7 @@ static void test_datetime_text(void)
 
 int main(void)
 {
+    RUN(test_libpq_loaded_on_demand); /* first: before any PostgreSQL URL */
     RUN(test_sqlite_urls);
     RUN(test_postgres_urls);
     RUN(test_malformed_urls);
