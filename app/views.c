@@ -212,6 +212,23 @@ static int test_sleep(ph_request *req, ph_response *res)
     return body ? ph_html(res, 200, body) : PH_ENOMEM;
 }
 
+/* /_test/big?kb=N: N KiB (at most 32 MiB) of letters, byte i being
+ * 'a' + (i * 7 + i / 251) % 26: an answer larger than a socket's buffer. */
+static int test_big(ph_request *req, ph_response *res)
+{
+    int64_t kb = 1;
+    const char *v = ph_req_arg(req, "kb");
+    if (v && (ph_parse_i64(ph_slice_cstr(v), &kb) < 0 || kb < 0 || kb > 32768))
+        return ph_abort(res, 400);
+    size_t n = (size_t)kb * 1024;
+    char *body = ph_arena_alloc(req->arena, n + 1);
+    if (!body)
+        return PH_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)('a' + (i * 7 + i / 251) % 26);
+    return ph_html_n(res, 200, body, n);
+}
+
 /* /_test/fail: a handler that fails (the app answers 500). */
 static int test_fail(ph_request *req, ph_response *res)
 {
@@ -285,6 +302,8 @@ int app_views_register(ph_app *app)
     if (rc == 0 && t && strcmp(t, "1") == 0) {
         if (rc == 0)
             rc = ph_app_route(app, PH_GET, "/_test/sleep", "test_sleep", test_sleep);
+        if (rc == 0)
+            rc = ph_app_route(app, PH_GET, "/_test/big", "test_big", test_big);
         if (rc == 0)
             rc = ph_app_route(app, PH_GET | PH_POST, "/_test/fail", "test_fail", test_fail);
         if (rc == 0)

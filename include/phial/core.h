@@ -115,6 +115,10 @@ void ph_arena_free(ph_arena *a);
  * (the largest, up to 512 KiB) for reuse by a caller that recycles one
  * arena, so it settles at one block of what its uses need. */
 void ph_arena_reset(ph_arena *a);
+/* Like ph_arena_reset, keeping one block of at most max_keep bytes: the
+ * largest such, or a new one of max_keep (up to 16 KiB) in place of blocks
+ * all larger.  For a caller that must give memory back now. */
+void ph_arena_reset_keep(ph_arena *a, size_t max_keep);
 /* The bytes a holds in its blocks (used or not), for memory accounting. */
 size_t ph_arena_reserved(const ph_arena *a);
 /* size bytes aligned for any type; NULL when out of memory.  Never freed

@@ -93,14 +93,28 @@ static void free_blocks_after_first(ph_arena *a)
 
 void ph_arena_reset(ph_arena *a)
 {
+    ph_arena_reset_keep(a, PH_ARENA_KEEP);
+}
+
+void ph_arena_reset_keep(ph_arena *a, size_t max_keep)
+{
     if (!a)
         return;
     run_cleanups(a);
-    /* keep the largest block that is not too large; free the others */
-    ph_arena_block *keep = a->first;
-    for (ph_arena_block *b = a->head; b; b = b->next)
-        if (b->size > keep->size && b->size <= PH_ARENA_KEEP)
+    /* keep the largest block that is not too large and free the others;
+       when every block is too large, a new small one replaces them (or,
+       out of memory, the smallest stays) */
+    ph_arena_block *keep = NULL, *smallest = a->head;
+    for (ph_arena_block *b = a->head; b; b = b->next) {
+        if (b->size <= max_keep && (!keep || b->size > keep->size))
             keep = b;
+        if (b->size < smallest->size)
+            smallest = b;
+    }
+    if (!keep)
+        keep = block_new(max_keep < PH_ARENA_DEFAULT_BLOCK ? max_keep : PH_ARENA_DEFAULT_BLOCK);
+    if (!keep)
+        keep = smallest;
     ph_arena_block *b = a->head;
     while (b) {
         ph_arena_block *next = b->next;

@@ -50,6 +50,8 @@
  * freed, so a burst of requests in flight (every one holds an arena) does
  * not leave the worker holding a large block per request of the burst. */
 #define ARENA_CACHE_BYTES (1024 * 1024)
+/* What an arena keeps when a handler thread has sent its answer. */
+#define SENT_ARENA_KEEP (16 * 1024)
 #define ADDR_BUCKETS 1024
 /* How long and how much a connection closed after an error is read from
  * and dropped, so the client sees the answer rather than a reset. */
@@ -87,6 +89,10 @@ typedef struct conn {
     addr_entry *addr;
     char addr_str[INET6_ADDRSTRLEN];
 
+    int fd; /* the socket's, for a handler thread's send */
+    bool close_deferred; /* conn_close while on a handler thread: done in respond */
+    bool continue_sent;  /* a 100 Continue may still be queued: the loop writes */
+
     /* input not consumed yet: part of a head, or pipelined requests */
     char *in;
     size_t in_len, in_cap;
@@ -111,6 +117,8 @@ typedef struct conn {
     size_t lingered;
 
     /* the response leaving */
+    size_t pre_sent; /* bytes of it a handler thread sent */
+    bool pre_failed; /* its send failed: the peer is gone */
     ph_buf out_head; /* in the arena */
     const char *out_body;
     size_t out_body_len;
@@ -328,6 +336,12 @@ static void conn_close(conn *c)
 {
     if (c->state == CS_CLOSED)
         return;
+    if (c->state == CS_HANDLER) {
+        /* a handler thread may be writing to the socket: closing it now
+           could hand its number to a new connection under that write */
+        c->close_deferred = true;
+        return;
+    }
     c->state = CS_CLOSED;
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -380,6 +394,7 @@ static int req_begin(conn *c, const char *method, const char *target, const char
 }
 
 static void run_request(ph__job *job, void *tctx);
+static void run_request_send(ph__job *job, void *tctx);
 static void respond(conn *c);
 
 /* Hands the request (or its error) to the pool: queued here, submitted
@@ -402,7 +417,7 @@ static void dispatch(conn *c, bool now)
         w->inline_running = false;
         return;
     }
-    c->job.run = run_request;
+    c->job.run = run_request_send;
     c->job.next = NULL;
     if (w->pend_tail)
         w->pend_tail->next = &c->job;
@@ -579,6 +594,7 @@ static void head_done(conn *c, size_t len)
     c->state = CS_BODY;
     uv_timer_start(&c->timer, on_timeout, w->cfg.body_timeout_ms, 0);
     if (h.expect_continue && c->in_len == 0) {
+        c->continue_sent = true;
         static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init(cont, sizeof(cont) - 1);
         uv_write(&c->creq, (uv_stream_t *)&c->tcp, &b, 1, on_continue_written);
@@ -799,6 +815,37 @@ static void run_request(ph__job *job, void *tctx)
     build_head(c, tctx);
 }
 
+/* Pool thread: the answer is sent from here when the socket takes it
+ * whole, and the request's memory is given back at once: the loop thread
+ * may be slow to come round on a loaded machine (tens of answers queued
+ * for it), and each would hold its page and objects until then.  Not for
+ * a file body, an error answer (the loop lingers after it) or after a
+ * 100 Continue (which libuv may still hold): the loop writes those.  The
+ * socket stays open meanwhile: conn_close waits for respond. */
+static void run_request_send(ph__job *job, void *tctx)
+{
+    conn *c = (conn *)(void *)job;
+    run_request(job, tctx);
+    if (c->err_status || c->file_left > 0 || c->continue_sent || c->fd < 0 ||
+        ph_buf_status(&c->out_head) < 0)
+        return;
+    struct iovec iov[2] = {{c->out_head.ptr, c->out_head.len},
+                           {(void *)c->out_body, c->out_body_len}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = c->out_body_len > 0 ? 2 : 1};
+    size_t total = c->out_head.len + c->out_body_len;
+    ssize_t n;
+    do
+        n = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        c->pre_failed = errno != EAGAIN && errno != EWOULDBLOCK;
+        return;
+    }
+    c->pre_sent = (size_t)n;
+    if (c->pre_sent == total)
+        ph_arena_reset_keep(c->arena, SENT_ARENA_KEEP); /* the loop caches it */
+}
+
 static void write_next(conn *c);
 
 /* The request is over: free it and go on with the next. */
@@ -823,6 +870,7 @@ static void request_end(conn *c)
     }
     c->err_status = 0;
     c->chunked = false;
+    c->continue_sent = false;
     c->served++;
     c->state = CS_IDLE;
     uv_timer_start(&c->timer, on_timeout, w->cfg.idle_timeout_ms, 0);
@@ -889,6 +937,21 @@ static void respond(conn *c)
     if (c->state == CS_CLOSED)
         return;
     c->state = CS_WRITE;
+    if (c->close_deferred) {
+        c->err_status = c->err_status ? c->err_status : 1;
+        conn_close(c);
+        return;
+    }
+    if (c->pre_failed) {
+        write_failed(c);
+        return;
+    }
+    size_t pre = c->pre_sent;
+    c->pre_sent = 0;
+    if (pre > 0 && pre == c->out_head.len + c->out_body_len) {
+        request_end(c); /* sent whole by the handler thread */
+        return;
+    }
     if (c->peer_gone) {
         request_end(c);
         return;
@@ -903,6 +966,13 @@ static void respond(conn *c)
     unsigned nb = 1;
     if (c->out_body_len > 0)
         b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)c->out_body_len);
+    /* what a handler thread sent of it already */
+    for (unsigned i = 0; i < nb && pre > 0; i++) {
+        size_t k = pre < b[i].len ? pre : b[i].len;
+        b[i].base += k;
+        b[i].len -= (unsigned)k;
+        pre -= k;
+    }
     /* Most answers fit the socket's buffer: written here, the request ends
        now and its arena goes back to the cache before the next request of
        this loop turn takes one (a turn of inline requests reuses one warm
@@ -971,6 +1041,8 @@ static void conn_start(worker *w, conn *c)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    uv_os_fd_t fd;
+    c->fd = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? fd : -1;
     c->state = CS_IDLE;
     uv_timer_start(&c->timer, on_timeout, w->cfg.idle_timeout_ms, 0);
     read_start(c);

@@ -586,6 +586,46 @@ static void test_large_static_file(void)
     rmdir(dir);
 }
 
+/* An answer larger than the socket's buffer, from a handler thread (which
+ * sends what the socket takes and leaves the rest to the event loop), with
+ * requests pipelined behind it: every byte arrives, in order, and the
+ * answers after it too. */
+static void test_large_answer_from_handler(void)
+{
+    size_t kb = 16384, n = kb * 1024;
+    tc_server s;
+    if (tc_server_start(&s, 1, NULL) < 0) {
+        CHECK(!"server started");
+        return;
+    }
+    for (int round = 0; round < 2; round++) {
+        tc_conn c;
+        CHECK_INT(tc_connect(&c, s.port), 0);
+        CHECK_INT(tc_send_str(&c, "GET /_test/big?kb=16384 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /_test/sleep?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                  "GET /_test/big?kb=3 HTTP/1.1\r\nHost: x\r\n\r\n"),
+                  0);
+        tc_response r;
+        CHECK_INT(tc_read(&c, &r, false, 20000), 0);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.body_len, n);
+        size_t bad = 0;
+        for (size_t i = 0; i < r.body_len && i < n; i++)
+            bad += r.body[i] != (char)('a' + (i * 7 + i / 251) % 26);
+        CHECK_INT(bad, 0);
+        tc_response_free(&r);
+        CHECK_INT(tc_read(&c, &r, false, 10000), 0);
+        CHECK_STR(r.body, "slept 0");
+        tc_response_free(&r);
+        CHECK_INT(tc_read(&c, &r, false, 10000), 0);
+        CHECK_INT(r.body_len, 3072);
+        CHECK(r.body_len == 3072 && memcmp(r.body, "ahov", 4) == 0);
+        tc_response_free(&r);
+        tc_close(&c);
+    }
+    CHECK_INT(tc_server_stop(&s, 20000), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -597,5 +637,6 @@ int main(void)
     RUN(test_slowloris);
     RUN(test_memory_after_attack);
     RUN(test_large_static_file);
+    RUN(test_large_answer_from_handler);
     TEST_END();
 }
