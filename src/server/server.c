@@ -182,21 +182,64 @@ static int listen_on(const char *host, int port, int *port_out)
     return fd;
 }
 
+/* One listening socket per worker, all bound with SO_REUSEPORT to the
+ * address fds[0] has: the kernel spreads new connections over them by a
+ * hash of their addresses, each waking one worker.  With one shared socket
+ * the worker that woke first took every connection of a burst (64 against
+ * 1 under wrk).  fds[0] was bound without the option, so that a port in
+ * use (by another server of the same user too, which SO_REUSEPORT would
+ * let in) was refused and port 0 chose a free port; it is replaced here.
+ * The supervisor keeps them all open, so a socket's queue outlives its
+ * worker and waits for the one that replaces it. */
+static int listen_group(int *fds, int n)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fds[0], (struct sockaddr *)&ss, &sl) < 0) {
+        ph_log_error("cannot listen: %s", strerror(errno));
+        close(fds[0]);
+        return -1;
+    }
+    close(fds[0]);
+    for (int i = 0; i < n; i++) {
+        int one = 1;
+        fds[i] = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fds[i] < 0 || setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+            setsockopt(fds[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+            bind(fds[i], (struct sockaddr *)&ss, sl) < 0 || listen(fds[i], 1024) < 0) {
+            ph_log_error("cannot listen for worker %d: %s", i + 1, strerror(errno));
+            if (fds[i] >= 0)
+                close(fds[i]);
+            while (--i >= 0)
+                close(fds[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 typedef struct slot {
+    int fd; /* its listening socket */
     pid_t pid;
     int64_t started_ns;
     int64_t restart_at_ns;
 } slot;
 
-static pid_t spawn(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg, int fd,
-                   int threads)
+static pid_t spawn(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg,
+                   const slot *slots, int nslots, int self, int threads)
 {
     pid_t parent = getpid();
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
-    if (pid == 0)
-        ph__worker_run(app, limits, cfg, fd, threads, parent);
+    if (pid == 0) {
+        /* the other workers' sockets: left open here, they would go on
+           queueing connections after their workers stop */
+        for (int i = 0; i < nslots; i++)
+            if (i != self)
+                close(slots[i].fd);
+        ph__worker_run(app, limits, cfg, slots[self].fd, threads, parent);
+    }
     if (pid < 0)
         ph_log_error("fork: %s", strerror(errno));
     return pid;
@@ -260,15 +303,28 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     int port = 0;
-    int fd = listen_on(o->host, o->port, &port);
-    if (fd < 0)
-        return PH_EIO;
-    if (ph__server_drop_privileges(app, fd) < 0) /* RUN_AS_USER; closes fd on failure */
-        return PH_EDENIED;
     slot *slots = calloc((size_t)nworkers, sizeof(*slots));
-    if (!slots) {
-        close(fd);
+    int *fds = calloc((size_t)nworkers, sizeof(*fds));
+    if (!slots || !fds) {
+        free(slots);
+        free(fds);
         return PH_ENOMEM;
+    }
+    fds[0] = listen_on(o->host, o->port, &port);
+    if (fds[0] < 0 || (nworkers > 1 && listen_group(fds, nworkers) < 0)) {
+        free(slots);
+        free(fds);
+        return PH_EIO;
+    }
+    for (int i = 0; i < nworkers; i++)
+        slots[i].fd = fds[i];
+    free(fds);
+    /* RUN_AS_USER: after binding (a port below 1024 needs root) */
+    if (ph__server_drop_privileges(app, slots[0].fd) < 0) { /* closes slots[0].fd */
+        for (int i = 1; i < nworkers; i++)
+            close(slots[i].fd);
+        free(slots);
+        return PH_EDENIED;
     }
 
     sigset_t set, old;
@@ -291,7 +347,7 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
         int64_t now = ph_now_ns();
         for (int i = 0; i < nworkers; i++) {
             if (slots[i].pid == 0 && now >= slots[i].restart_at_ns) {
-                pid_t pid = spawn(app, &limits, &cfg, fd, threads);
+                pid_t pid = spawn(app, &limits, &cfg, slots, nworkers, i, threads);
                 if (pid > 0) {
                     slots[i].pid = pid;
                     slots[i].started_ns = now;
@@ -310,7 +366,8 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
     }
 
     /* the workers stop accepting and finish what they have */
-    close(fd);
+    for (int i = 0; i < nworkers; i++)
+        close(slots[i].fd);
     for (int i = 0; i < nworkers; i++)
         if (slots[i].pid > 0)
             kill(slots[i].pid, SIGTERM);

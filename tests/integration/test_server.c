@@ -6,6 +6,7 @@
  * traversal), forms, the access log, a killed worker being replaced, and
  * SIGTERM draining a request in flight before exiting 0.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -639,6 +640,127 @@ static void test_connection_limit(void)
     CHECK_INT(tc_server_stop(&s, 20000), 0);
 }
 
+/* The inodes of the established TCP connections whose local port is port
+ * (from /proc/net/tcp); returns how many (at most max). */
+static int established_inodes(int port, unsigned long *out, int max)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[512];
+    int n = 0;
+    while (f && n < max && fgets(line, sizeof(line), f)) {
+        unsigned lport, st;
+        unsigned long inode;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu", &lport, &st,
+                   &inode) == 3 &&
+            (int)lport == port && st == 1)
+            out[n++] = inode;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* How many of the sockets open in process pid are among inodes. */
+static int sockets_among(pid_t pid, const unsigned long *inodes, int n)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+    DIR *d = opendir(dir);
+    int count = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[320], target[64];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ssize_t k = readlink(path, target, sizeof(target) - 1);
+        unsigned long inode;
+        if (k <= 0)
+            continue;
+        target[k] = '\0';
+        if (sscanf(target, "socket:[%lu]", &inode) != 1)
+            continue;
+        for (int i = 0; i < n; i++)
+            count += inodes[i] == inode;
+    }
+    if (d)
+        closedir(d);
+    return count;
+}
+
+/* 64 connections opened at once are spread over both workers (each has a
+ * listening socket of its own, SO_REUSEPORT): with one shared socket, the
+ * worker that woke first took nearly all of a burst.  The kernel spreads
+ * them by a hash of their addresses: fewer than 16 of 64 on one worker has
+ * a probability of about 2e-5. */
+static void test_connections_spread_over_workers(void)
+{
+    enum { N = 64 };
+    tc_conn c[N];
+    int opened = 0;
+    for (int i = 0; i < N; i++)
+        if (tc_connect(&c[i], srv.port) == 0)
+            opened++;
+    CHECK_INT(opened, N);
+    if (opened != N)
+        return;
+    int answered = 0;
+    for (int i = 0; i < N; i++) {
+        tc_response r;
+        if (tc_send_str(&c[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n") == 0 &&
+            tc_read(&c[i], &r, false, 5000) == 0) {
+            answered += r.status == 200;
+            tc_response_free(&r);
+        }
+    }
+    CHECK_INT(answered, N);
+    unsigned long inodes[4 * N];
+    int ni = established_inodes(srv.port, inodes, 4 * N);
+    pid_t w[4];
+    int nw = tc_server_workers(&srv, w, 4);
+    CHECK_INT(nw, 2);
+    int total = 0;
+    for (int i = 0; i < nw; i++) {
+        int k = sockets_among(w[i], inodes, ni);
+        printf("     worker %d: %d of %d connections\n", i + 1, k, N);
+        CHECK(k >= 16);
+        total += k;
+    }
+    CHECK(total >= N); /* and any still open from the tests before */
+    for (int i = 0; i < N; i++)
+        tc_close(&c[i]);
+}
+
+/* A second server on the port of a running one (2 workers each) is
+ * refused, as SO_REUSEPORT alone would let it in to share the traffic. */
+static void test_port_in_use_refused(void)
+{
+    const char *build = getenv("PHIAL_BUILD");
+    char cmd[1536], out[160];
+    snprintf(out, sizeof(out), "/tmp/phial-itest-%ld-inuse.log", (long)getpid());
+    snprintf(cmd, sizeof(cmd),
+             "DATABASE_URL=sqlite:///%s SECRET_KEY=%s timeout 20 %s/app-test run --host "
+             "127.0.0.1 --port %d --workers 2 >%s 2>&1",
+             srv.db_path, TC_SECRET_KEY, build && *build ? build : "build", srv.port, out);
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124);
+    FILE *f = fopen(out, "r");
+    char buf[4096] = "";
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    CHECK(strstr(buf, "cannot listen") != NULL);
+    unlink(out);
+    /* the first server is still the one answering */
+    tc_conn c;
+    tc_response r;
+    CHECK_INT(tc_connect(&c, srv.port), 0);
+    CHECK_INT(tc_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    CHECK_INT(tc_read(&c, &r, false, 5000), 0);
+    CHECK_INT(r.status, 200);
+    tc_response_free(&r);
+    tc_close(&c);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -649,6 +771,8 @@ int main(void)
         return 1;
     }
     RUN(test_hello);
+    RUN(test_connections_spread_over_workers);
+    RUN(test_port_in_use_refused);
     RUN(test_pipelining);
     RUN(test_pipelining_inline_behind_slow);
     RUN(test_head);
