@@ -50,8 +50,12 @@
  * freed, so a burst of requests in flight (every one holds an arena) does
  * not leave the worker holding a large block per request of the burst. */
 #define ARENA_CACHE_BYTES (1024 * 1024)
-/* What an arena keeps when a handler thread has sent its answer. */
-#define SENT_ARENA_KEEP (16 * 1024)
+/* A request arena's first block: a request's head, parsed, and a small
+ * answer fit; a page grows it.  Every request in flight holds one, queued
+ * for a handler thread too (128 of them a worker under 256 connections).
+ * It is also what an arena keeps when a handler thread has sent its
+ * answer. */
+#define REQUEST_ARENA_FIRST (4 * 1024)
 #define ADDR_BUCKETS 1024
 /* How long and how much a connection closed after an error is read from
  * and dropped, so the client sees the answer rather than a reset. */
@@ -179,7 +183,7 @@ static ph_arena *arena_get(worker *w)
         w->cached_bytes -= w->arena_bytes[w->narenas];
         return w->arenas[w->narenas];
     }
-    return ph_arena_new(0);
+    return ph_arena_new(REQUEST_ARENA_FIRST);
 }
 
 static void arena_put(worker *w, ph_arena *a)
@@ -843,7 +847,7 @@ static void run_request_send(ph__job *job, void *tctx)
     }
     c->pre_sent = (size_t)n;
     if (c->pre_sent == total)
-        ph_arena_reset_keep(c->arena, SENT_ARENA_KEEP); /* the loop caches it */
+        ph_arena_reset_keep(c->arena, REQUEST_ARENA_FIRST); /* the loop caches it */
 }
 
 static void write_next(conn *c);

@@ -193,9 +193,48 @@ static void test_arena_reset_keeps_largest_block(void)
     ph_arena_free(a);
 }
 
+static void count_cleanup(void *p)
+{
+    (*(int *)p)++;
+}
+
+/* ph_arena_reset_keep gives memory back now: one block of at most the
+ * size asked for is kept, a new small one when every block is larger. */
+static void test_arena_reset_keep(void)
+{
+    ph_arena *a = ph_arena_new(4096);
+    CHECK(a != NULL);
+    int ran = 0;
+    for (int i = 0; i < 30; i++)
+        CHECK(ph_arena_alloc(a, 4000) != NULL);
+    CHECK(ph_arena_cleanup_add(a, count_cleanup, &ran) == 0);
+    CHECK(ph_arena_reserved(a) > 100 * 1024);
+    ph_arena_reset_keep(a, 4096);
+    CHECK_INT(ran, 1);
+    CHECK_INT((long long)ph_arena_reserved(a), 4096); /* the first block, kept */
+    CHECK(ph_arena_alloc(a, 3000) != NULL);
+    CHECK_INT((long long)ph_arena_reserved(a), 4096);
+    /* settled on one large block (ph_arena_reset), then asked for less */
+    for (int i = 0; i < 30; i++)
+        CHECK(ph_arena_alloc(a, 4000) != NULL);
+    ph_arena_reset(a);
+    CHECK(ph_arena_reserved(a) >= 32 * 1024); /* its largest block */
+    ph_arena_reset_keep(a, 8192);
+    CHECK(ph_arena_reserved(a) <= 8192);
+    char *p = ph_arena_alloc(a, 6000);
+    CHECK(p != NULL);
+    if (p)
+        memset(p, 1, 6000);
+    ph_arena_reset_keep(a, 0);
+    CHECK_INT((long long)ph_arena_reserved(a), 0);
+    CHECK(ph_arena_alloc(a, 100) != NULL); /* grows from nothing */
+    ph_arena_free(a);
+}
+
 int main(void)
 {
     RUN(test_arena_reset_keeps_largest_block);
+    RUN(test_arena_reset_keep);
     RUN(test_arena_alloc_alignment_and_growth);
     RUN(test_arena_overflow_is_null);
     RUN(test_arena_strings);
