@@ -20,16 +20,29 @@
 
 enum { WORLD_ROWS = 10000, MAX_QUERIES = 500 };
 
-/* A request's random numbers: splitmix64 seeded once per request from
- * libsodium (whose every call is a getrandom system call); the state lives
- * on the handler's stack. */
+/* Random numbers: splitmix64, one state per thread seeded once from
+ * libsodium (whose every call is a getrandom system call: one a request
+ * was an eighth of /db's system calls); the ids need no cryptographic
+ * strength.  A request copies the thread's state and gives it back. */
 typedef struct rng {
     uint64_t s;
 } rng;
 
+static _Thread_local uint64_t thread_rng;
+static _Thread_local bool thread_rng_seeded;
+
 static void rng_seed(rng *r)
 {
-    randombytes_buf(&r->s, sizeof(r->s));
+    if (!thread_rng_seeded) {
+        randombytes_buf(&thread_rng, sizeof(thread_rng));
+        thread_rng_seeded = true;
+    }
+    r->s = thread_rng;
+}
+
+static void rng_done(const rng *r)
+{
+    thread_rng = r->s;
 }
 
 /* A random World id in 1..10000 (the modulo bias of 2^64 % 10000 is
@@ -158,6 +171,7 @@ static int db_view(ph_request *req, ph_response *res)
         return PH_ENOMEM;
     rng_seed(&r);
     int rc = load_worlds(db, &r, 1, false, &w);
+    rng_done(&r);
     if (rc < 0)
         return rc;
     ph_buf b;
@@ -179,11 +193,13 @@ static int worlds_view(ph_request *req, ph_response *res, bool update)
         return PH_ENOMEM;
     rng_seed(&r);
     int rc = load_worlds(db, &r, n, update, w);
+    if (rc >= 0 && update)
+        for (int i = 0; i < n; i++)
+            w[i]->randomnumber = random_world_id(&r);
+    rng_done(&r);
     if (rc < 0)
         return rc;
     if (update) {
-        for (int i = 0; i < n; i++)
-            w[i]->randomnumber = random_world_id(&r);
         if ((rc = ph_session_commit(db)) < 0)
             return rc;
     }
