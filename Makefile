@@ -124,7 +124,7 @@ $(BUILD)/$(SONAME) $(BUILD)/libphial.so: $(SHLIB)
 PHIAL_PC = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
                -e 's|@BINDIR@|$(BINDIR)|; s|@VERSION@|$(VERSION)|; s|@REQUIRES@|$(PUBLIC_PKGS)|' \
                -e 's|@REQUIRES_PRIVATE@|$(filter-out $(PUBLIC_PKGS),$(PKGS))|' \
-               -e 's|@LIBS_PRIVATE@|$(UNISTRING_LIBS) -lpthread -lm|'
+               -e 's|@LIBS_PRIVATE@|$(UNISTRING_LIBS) -lpthread -lm -ldl|'
 
 # The tutorial's templates and static files, embedded (one-file deployment).
 ASSETS   := $(sort $(shell find app/templates app/static -type f 2>/dev/null))

@@ -75,18 +75,23 @@ static struct {
 static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
 static char pq_error[256]; /* empty when loaded */
 
+/* PHIAL_LIBPQ names another libpq (a path, or a soname) than the one
+ * built against. */
 static void pq_load_once(void)
 {
-    void *h = dlopen(PH_LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    const char *name = getenv("PHIAL_LIBPQ");
+    if (!name || !*name)
+        name = PH_LIBPQ_SONAME;
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
         snprintf(pq_error, sizeof(pq_error), "PostgreSQL needs libpq, which could not be loaded "
-                 "(%s); install it (Debian: apt-get install libpq5)", why ? why : PH_LIBPQ_SONAME);
+                 "(%s); install it (Debian: apt-get install libpq5)", why ? why : name);
         return;
     }
 #define PH__PQ_SYM(f)                                                                         \
     if (!pq_error[0] && !(*(void **)(void *)&pq.f = dlsym(h, #f)))                             \
-        snprintf(pq_error, sizeof(pq_error), "PostgreSQL: %s has no %s", PH_LIBPQ_SONAME, #f);
+        snprintf(pq_error, sizeof(pq_error), "PostgreSQL: %s has no %s", name, #f);
     PH__PQ_FUNCS(PH__PQ_SYM)
 #undef PH__PQ_SYM
 }

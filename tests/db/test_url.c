@@ -7,7 +7,10 @@
 #include "test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Whether a library whose file name contains name is mapped in this process. */
 static bool mapped(const char *name)
@@ -20,6 +23,35 @@ static bool mapped(const char *name)
     if (f)
         fclose(f);
     return found;
+}
+
+/* A libpq that cannot be loaded (PHIAL_LIBPQ naming a missing file, as a
+ * machine without libpq5 would) makes a postgresql:// URL a clear error,
+ * and sqlite:// URLs work.  In a child: libpq is opened once a process. */
+static void test_libpq_missing(void)
+{
+#ifndef PH_NO_POSTGRES
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("PHIAL_LIBPQ", "/nonexistent/libpq.so.5", 1);
+        ph_db_url u;
+        char err[512] = "";
+        int bad = ph_db_url_parse("postgresql://u@localhost/db", &u, err, sizeof(err)) == 0;
+        if (!strstr(err, "PostgreSQL needs libpq") || !strstr(err, "/nonexistent/libpq.so.5"))
+            bad = 1;
+        printf("     %s\n", err);
+        if (ph_db_url_parse("sqlite:///x.db", &u, err, sizeof(err)) != 0)
+            bad = 1;
+        else
+            ph_db_url_free(&u);
+        fflush(stdout);
+        _exit(bad);
+    }
+    int st = -1;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+#endif
 }
 
 /* libpq (and OpenSSL, Kerberos, LDAP behind it) is loaded by the first
@@ -225,7 +257,8 @@ static void test_datetime_text(void)
 
 int main(void)
 {
-    RUN(test_libpq_loaded_on_demand); /* first: before any PostgreSQL URL */
+    RUN(test_libpq_missing);
+    RUN(test_libpq_loaded_on_demand); /* before any PostgreSQL URL */
     RUN(test_sqlite_urls);
     RUN(test_postgres_urls);
     RUN(test_malformed_urls);
