@@ -106,7 +106,9 @@ int ph__pg_load(char *err, size_t errlen)
     return PH_ENOTSUP;
 }
 
-/* From here on each PQ* call goes through the loaded pointer. */
+/* From here on each PQ* call goes through the loaded pointer.  A call to a
+ * function missing from these names (and from PH__PQ_FUNCS) fails the
+ * link, as libpq itself is not linked. */
 #define PQbackendPID pq.PQbackendPID
 #define PQclear pq.PQclear
 #define PQcmdTuples pq.PQcmdTuples
