@@ -270,11 +270,15 @@ int ph__wire_head_parse(const char *buf, size_t len, const ph_wire_limits *lim,
         const char *v = p, *ve = eol;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
             ve--;
+        /* NUL and other controls: 400 (accumulated without a branch, so
+           the compiler checks a long value, a cookie, many bytes a step) */
+        unsigned ctl = 0;
         for (const char *q = v; q < ve; q++) {
             unsigned char c = (unsigned char)*q;
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return 400; /* NUL and other controls */
+            ctl |= (unsigned)((c < 0x20 && c != '\t') | (c == 0x7f));
         }
+        if (ctl)
+            return 400;
         size_t vlen = (size_t)(ve - v);
         if (out->nheaders >= cap)
             return 431;

@@ -24,6 +24,9 @@ struct ph_security {
     crypto_auth_hmacsha256_state session_macs[PH__MAX_KEYS];
     crypto_auth_hmacsha256_state csrf_macs[PH__MAX_KEYS];
     int nkeys;
+    /* unique for the process's life (addresses are reused): what a
+       thread's cache of the last cookie and token it verified is tied to */
+    uint64_t id;
     pthread_mutex_t lock; /* password-hash slots */
     pthread_cond_t cond;
     bool lock_made, cond_made;

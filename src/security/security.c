@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,16 +144,21 @@ int ph_security_config_read(ph_security_config *c, const char *(*get)(void *ud, 
     return 0;
 }
 
-static int b64url_digit(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
+/* base64url digits: value + 1, 0 for a byte that is not one */
+static const unsigned char b64url_table[256] = {
+#define D(c, v) [c] = (v) + 1
+    D('A', 0),  D('B', 1),  D('C', 2),  D('D', 3),  D('E', 4),  D('F', 5),  D('G', 6),
+    D('H', 7),  D('I', 8),  D('J', 9),  D('K', 10), D('L', 11), D('M', 12), D('N', 13),
+    D('O', 14), D('P', 15), D('Q', 16), D('R', 17), D('S', 18), D('T', 19), D('U', 20),
+    D('V', 21), D('W', 22), D('X', 23), D('Y', 24), D('Z', 25), D('a', 26), D('b', 27),
+    D('c', 28), D('d', 29), D('e', 30), D('f', 31), D('g', 32), D('h', 33), D('i', 34),
+    D('j', 35), D('k', 36), D('l', 37), D('m', 38), D('n', 39), D('o', 40), D('p', 41),
+    D('q', 42), D('r', 43), D('s', 44), D('t', 45), D('u', 46), D('v', 47), D('w', 48),
+    D('x', 49), D('y', 50), D('z', 51), D('0', 52), D('1', 53), D('2', 54), D('3', 55),
+    D('4', 56), D('5', 57), D('6', 58), D('7', 59), D('8', 60), D('9', 61), D('-', 62),
+    D('_', 63),
+#undef D
+};
 
 int ph__b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap, size_t *outlen)
 {
@@ -162,10 +168,10 @@ int ph__b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap, 
     unsigned bits = 0;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = b64url_digit((unsigned char)in[i]);
-        if (d < 0)
+        unsigned d = b64url_table[(unsigned char)in[i]];
+        if (d == 0)
             return -1;
-        acc = acc << 6 | (uint32_t)d;
+        acc = acc << 6 | (d - 1);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
@@ -240,6 +246,8 @@ int ph_security_new(const ph_security_config *c, ph_security **out, char *err, s
     ph_security *sec = calloc(1, sizeof(*sec));
     if (!sec)
         return PH_ENOMEM;
+    static _Atomic uint64_t last_id;
+    sec->id = atomic_fetch_add(&last_id, 1) + 1;
     sec->cfg = *c;
     sec->cfg.secret_key = NULL; /* only the derived keys are kept */
     sec->cfg.key_fallbacks = NULL;

@@ -227,6 +227,83 @@ static void session_too_big_is_refused(void)
     ph_security_free(sec);
 }
 
+/* Each thread keeps the last cookie and CSRF token it verified, to skip
+ * their HMACs when the same ones come back: only the same bytes, under the
+ * same keys, and with the expiry checked again. */
+static void verified_caches_are_exact(void)
+{
+    ph_security *sec = make(KEY_A, NULL);
+    ph_arena *a = ph_arena_new(0);
+    ph_usersession *s = ph_usersession_decode(sec, a, NULL, 1000, NULL);
+    char *tok, *cookie;
+    CHECK_INT(ph_csrf_token_new(sec, s, a, 1000, &tok), 0);
+    ph_usersession_put(s, "user_id", "7");
+    CHECK_INT(ph_usersession_encode(sec, s, a, 1000, &cookie), 0);
+    ph_usersession_status st;
+    ph_usersession *d = ph_usersession_decode(sec, a, cookie, 1001, &st); /* now cached */
+    CHECK_INT(st, PH_USERSESSION_OK);
+    CHECK_STR(ph_usersession_lookup(d, "user_id"), "7");
+    const char *why;
+    CHECK_INT(ph_csrf_check(sec, d, tok, 1001, &why), 0); /* now cached */
+
+    /* every single-byte change after the good one, and every prefix */
+    size_t n = strlen(cookie);
+    char *m = ph_arena_strdup(a, cookie);
+    int accepted = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int b = 1; b < 256; b += 3) {
+            if (b == (unsigned char)cookie[i])
+                continue;
+            m[i] = (char)b;
+            d = ph_usersession_decode(sec, a, m, 1001, &st);
+            accepted += st != PH_USERSESSION_TAMPERED || ph_usersession_len(d) != 0;
+            m[i] = cookie[i];
+            d = ph_usersession_decode(sec, a, cookie, 1001, &st); /* cached again */
+            accepted += st != PH_USERSESSION_OK;
+        }
+    for (size_t len = 1; len < n; len++) {
+        m[len] = '\0';
+        ph_usersession_decode(sec, a, m, 1001, &st);
+        accepted += st != PH_USERSESSION_TAMPERED;
+        m[len] = cookie[len];
+    }
+    CHECK_INT(accepted, 0);
+    /* the expiry inside is read again */
+    ph_usersession_decode(sec, a, cookie, 1000 + ph_security_settings(sec)->lifetime_s + 1, &st);
+    CHECK_INT(st, PH_USERSESSION_EXPIRED);
+    d = ph_usersession_decode(sec, a, cookie, 1001, &st);
+    CHECK_INT(st, PH_USERSESSION_OK);
+
+    /* the token: every single-byte change, another session's secret, its age */
+    size_t tn = strlen(tok);
+    char *tm = ph_arena_strdup(a, tok);
+    for (size_t i = 0; i < tn; i++)
+        for (int b = 1; b < 256; b += 3) {
+            if (b == (unsigned char)tok[i])
+                continue;
+            tm[i] = (char)b;
+            accepted += ph_csrf_check(sec, d, tm, 1001, &why) == 0;
+            tm[i] = tok[i];
+            accepted += ph_csrf_check(sec, d, tok, 1001, &why) != 0;
+        }
+    CHECK_INT(accepted, 0);
+    ph_usersession *other = ph_usersession_decode(sec, a, NULL, 1000, NULL);
+    ph_usersession_put(other, PH__CSRF_KEY, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdee");
+    CHECK_INT(ph_csrf_check(sec, other, tok, 1001, &why), PH_EINVAL);
+    CHECK_INT(ph_csrf_check(sec, d, tok, 1001, &why), 0);
+    CHECK_INT(ph_csrf_check(sec, d, tok, 1000 + 3601, &why), PH_ETIMEDOUT);
+
+    /* another key, even in a ph_security made where the last one was */
+    CHECK_INT(ph_csrf_check(sec, d, tok, 1001, &why), 0);
+    ph_security_free(sec);
+    ph_security *b = make(KEY_B, NULL);
+    ph_usersession_decode(b, a, cookie, 1001, &st);
+    CHECK_INT(st, PH_USERSESSION_TAMPERED);
+    CHECK_INT(ph_csrf_check(b, d, tok, 1001, &why), PH_EINVAL);
+    ph_security_free(b);
+    ph_arena_free(a);
+}
+
 static void csrf_tokens(void)
 {
     ph_security *sec = make(KEY_A, NULL), *rotated = make(KEY_B, KEY_A);
@@ -582,6 +659,7 @@ int main(void)
     RUN(session_expiry_and_rotation);
     RUN(session_too_big_is_refused);
     RUN(csrf_tokens);
+    RUN(verified_caches_are_exact);
     RUN(signatures_are_plain_hmac);
     RUN(b64url_decoder_matches_libsodium);
     RUN(session_payload_shapes);
