@@ -607,10 +607,20 @@ int64_t ph_db_rows_int(ph_db_rows *r, int col)
 {
     if (r->sq)
         return sqlite3_column_int64(r->sq, col);
-    size_t len;
-    const char *s = ph__pg_text(r, col, &len);
+    const char *s = ph__pg_text(r, col, NULL);
     if (s[0] == 't')
         return 1;
+    /* an integer's text, as PostgreSQL writes it: [-]digits; strtoll for
+       anything longer or else (it costs five times as much) */
+    const char *p = s + (s[0] == '-');
+    uint64_t v = 0;
+    int n = 0;
+    while ((unsigned)(p[n] - '0') < 10 && n < 18) {
+        v = v * 10 + (unsigned)(p[n] - '0');
+        n++;
+    }
+    if (n > 0 && p[n] == '\0')
+        return s[0] == '-' ? -(int64_t)v : (int64_t)v;
     return strtoll(s, NULL, 10);
 }
 
@@ -618,16 +628,14 @@ double ph_db_rows_double(ph_db_rows *r, int col)
 {
     if (r->conn->dialect == PH_DB_SQLITE)
         return ph__sq_double(r, col);
-    size_t len;
-    return strtod(ph__pg_text(r, col, &len), NULL);
+    return strtod(ph__pg_text(r, col, NULL), NULL);
 }
 
 bool ph_db_rows_bool(ph_db_rows *r, int col)
 {
     if (r->conn->dialect == PH_DB_SQLITE)
         return ph__sq_int(r, col) != 0;
-    size_t len;
-    const char *s = ph__pg_text(r, col, &len);
+    const char *s = ph__pg_text(r, col, NULL);
     return s[0] == 't' || s[0] == '1';
 }
 
@@ -643,11 +651,14 @@ const char *ph_db_rows_textn(ph_db_rows *r, int col, size_t *len)
         *len = s ? (size_t)sqlite3_column_bytes(r->sq, col) : 0;
         return (const char *)s;
     }
-    if (ph__pg_isnull(r, col)) {
+    /* a NULL reads as "": only an empty value asks libpq which it is */
+    const char *s = ph__pg_text(r, col, NULL);
+    if (!*s && ph__pg_isnull(r, col)) {
         *len = 0;
         return NULL;
     }
-    return ph__pg_text(r, col, len);
+    *len = strlen(s); /* text-format values hold no NUL */
+    return s;
 }
 
 int ph_db_rows_blob(ph_db_rows *r, int col, ph_arena *a, uint8_t **ptr, size_t *len)

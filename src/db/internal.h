@@ -122,6 +122,7 @@ void ph__pg_clear(ph_db_rows *r);
 int ph__pg_script(ph_db_conn *c, const char *sql);
 int ph__pg_backend_pid(const ph_db_conn *c);
 bool ph__pg_isnull(ph_db_rows *r, int col);
+/* A value as text (len may be NULL); "" for a NULL. */
 const char *ph__pg_text(ph_db_rows *r, int col, size_t *len);
 int ph__pg_blob(ph_db_rows *r, int col, ph_arena *a, uint8_t **ptr, size_t *len);
 

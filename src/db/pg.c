@@ -686,7 +686,8 @@ bool ph__pg_isnull(ph_db_rows *r, int col)
 
 const char *ph__pg_text(ph_db_rows *r, int col, size_t *len)
 {
-    *len = (size_t)PQgetlength(r->result, r->row, col);
+    if (len)
+        *len = (size_t)PQgetlength(r->result, r->row, col);
     return PQgetvalue(r->result, r->row, col);
 }
 

@@ -120,6 +120,33 @@ static void test_defaults_and_nulls(void)
     CHECK(g->body == NULL);
 }
 
+/* 64-bit integers at the edges of the driver's own decimal parse (up to
+ * 18 digits) and of int64_t read back exactly. */
+static void test_integers_round_trip(void)
+{
+    static const int64_t vals[] = {0, 1, -1, 7, -42, 999999999999999999, -999999999999999999,
+                                   1000000000000000000, -1000000000000000000, INT64_MAX,
+                                   INT64_MIN + 1, INT64_MIN, 123456789012345678};
+    for (size_t i = 0; i < PH_COUNTOF(vals); i++) {
+        char label[16];
+        snprintf(label, sizeof label, "int%zu", i);
+        Kinds *k = new_kinds(ph_arena_strdup(F.a, label));
+        k->big = (ph_int64_opt){vals[i], true};
+        k->rank = (ph_int64_opt){(int64_t)i - 5, true};
+        CHECK_INT(ph_session_add(F.s, &Kinds_model, k), 0);
+        CHECK_INT(ph_session_commit(F.s), 0);
+        int64_t id = k->id;
+        Kinds *g = reload(id);
+        if (!g)
+            return;
+        if (!g->big.set || g->big.v != vals[i])
+            fprintf(stderr, "  %lld read back as %lld\n", (long long)vals[i], (long long)g->big.v);
+        CHECK(g->big.set && g->big.v == vals[i]);
+        CHECK(g->rank.set && g->rank.v == (int64_t)i - 5);
+        CHECK(g->id == id);
+    }
+}
+
 static void test_values_round_trip(void)
 {
     Kinds *k = new_kinds("values");
@@ -409,6 +436,7 @@ int main(void)
         printf("-- %s\n", ds[i] == PH_DB_SQLITE ? "SQLite" : "PostgreSQL");
         RUN_ON(ds[i], test_defaults_and_nulls);
         RUN_ON(ds[i], test_values_round_trip);
+        RUN_ON(ds[i], test_integers_round_trip);
         RUN_ON(ds[i], test_timezone_aware);
         RUN_ON(ds[i], test_numeric_exact);
         RUN_ON(ds[i], test_enum_and_json_checked);
