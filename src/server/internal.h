@@ -31,10 +31,15 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
 /* ---- the handler thread pool (pool.c) ------------------------------------ */
 
 /* A unit of work: run(job) on a pool thread, then done(job) back on the
- * loop thread (through the wake-up the pool was made with). */
+ * loop thread (through the wake-up the pool was made with).  A job that
+ * run() marks quiet (its answer sent whole, nothing for the loop to do
+ * at once) is handed back without a wake-up: the loop takes it on its next
+ * turn (ph__pool_take_done from a prepare callback), unless the loop has
+ * said it waits for one (ph__pool_watch). */
 typedef struct ph__job {
     struct ph__job *next;
     void (*run)(struct ph__job *job, void *thread_ctx);
+    bool quiet; /* set by run() */
 } ph__job;
 
 /* How long a job may run before its thread stops counting as active and a
@@ -63,6 +68,10 @@ void ph__pool_submit(ph__pool *p, ph__job *first, ph__job *last, int n);
 bool ph__pool_check(ph__pool *p);
 /* Takes every finished job, oldest first (loop thread); NULL when none. */
 ph__job *ph__pool_take_done(ph__pool *p);
+/* Loop thread: +1 when it needs to hear of a running job's end at once
+ * (input came for its connection, or it must close it), -1 when that job
+ * is back.  While any is watched, every finished job wakes the loop. */
+void ph__pool_watch(ph__pool *p, int delta);
 /* Stops the threads once the queue is empty, joins them (their thread
  * state is released by the app's thread hooks) and frees the pool. */
 void ph__pool_free(ph__pool *p);

@@ -21,6 +21,7 @@
  * ones behind it by at most that, and a fast workload pays no hand-offs.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct ph__pool {
     ph__job *head, *tail; /* waiting jobs */
     pthread_mutex_t done_mu;
     ph__job *done_head, *done_tail;
+    bool wake_sent;          /* since the loop last took the done jobs */
+    _Atomic int watched;     /* ph__pool_watch */
     bool stop;
     int active;       /* threads that take jobs without a stall */
     int64_t *started; /* per thread: when its job started (or it finished
@@ -140,17 +143,24 @@ static void *thread_main(void *arg)
         pthread_mutex_unlock(&p->mu);
 
         j->next = NULL;
+        j->quiet = false;
         j->run(j, ctx);
 
+        /* j may be reused or freed by the loop as soon as it is listed:
+           read before. A loop that watched before its last take sees
+           either this job listed or (its count read here, under the same
+           lock) is woken. */
+        bool quiet = j->quiet, wake = false;
         pthread_mutex_lock(&p->done_mu);
-        bool was_empty = p->done_head == NULL;
         if (p->done_tail)
             p->done_tail->next = j;
         else
             p->done_head = j;
         p->done_tail = j;
+        if ((!quiet || atomic_load(&p->watched) > 0) && !p->wake_sent)
+            wake = p->wake_sent = true;
         pthread_mutex_unlock(&p->done_mu);
-        if (was_empty)
+        if (wake)
             p->wake(p->wake_ud);
         pthread_mutex_lock(&p->mu);
         p->started[self] = now_ns(); /* between jobs: still active */
@@ -241,8 +251,14 @@ ph__job *ph__pool_take_done(ph__pool *p)
     pthread_mutex_lock(&p->done_mu);
     ph__job *j = p->done_head;
     p->done_head = p->done_tail = NULL;
+    p->wake_sent = false;
     pthread_mutex_unlock(&p->done_mu);
     return j;
+}
+
+void ph__pool_watch(ph__pool *p, int delta)
+{
+    atomic_fetch_add(&p->watched, delta);
 }
 
 void ph__pool_free(ph__pool *p)

@@ -102,6 +102,7 @@ typedef struct conn {
     size_t in_len, in_cap;
     ph_wire_scan scan;
     bool reading;
+    bool watching; /* ph__pool_watch'ed: its job's end wakes the loop */
     bool peer_gone;
     unsigned served; /* requests answered on it */
 
@@ -336,6 +337,17 @@ static void on_handle_closed(uv_handle_t *h)
 }
 
 /* Closes a connection not on a pool thread. */
+/* The loop needs to hear at once when c's handler is done (input came
+ * for it, or it must be closed): a quiet end would otherwise wait for the
+ * loop's next turn. */
+static void watch(conn *c)
+{
+    if (!c->watching) {
+        c->watching = true;
+        ph__pool_watch(c->w->pool, 1);
+    }
+}
+
 static void conn_close(conn *c)
 {
     if (c->state == CS_CLOSED)
@@ -344,6 +356,7 @@ static void conn_close(conn *c)
         /* a handler thread may be writing to the socket: closing it now
            could hand its number to a new connection under that write */
         c->close_deferred = true;
+        watch(c);
         return;
     }
     c->state = CS_CLOSED;
@@ -441,9 +454,14 @@ static void on_stall_check(uv_timer_t *t)
         uv_timer_stop(t);
 }
 
+static void take_done(worker *w);
+
 static void on_submit(uv_prepare_t *h)
 {
     worker *w = h->data;
+    /* requests whose handler thread sent the whole answer come back
+       without a wake-up (ph__job.quiet): ended here, each turn */
+    take_done(w);
     /* an answer written at once ends its request here, and the next one
        pipelined behind it is dispatched: taken in this same turn, as the
        loop would otherwise wait for an event before coming back */
@@ -661,6 +679,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         c->peer_gone = true;
         read_stop(c);
+        if (c->state == CS_HANDLER)
+            watch(c);
         if (c->state == CS_HANDLER || c->state == CS_WRITE)
             return; /* finish (the write will fail), then close */
         conn_close(c);
@@ -696,6 +716,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->state == CS_HANDLER || c->state == CS_WRITE) {
+        if (c->state == CS_HANDLER)
+            watch(c); /* a pipelined request: taken up when this one ends */
         if (c->in_len > in_bound(c->w))
             read_stop(c);
         return;
@@ -846,8 +868,12 @@ static void run_request_send(ph__job *job, void *tctx)
         return;
     }
     c->pre_sent = (size_t)n;
-    if (c->pre_sent == total)
+    if (c->pre_sent == total) {
         ph_arena_reset_keep(c->arena, REQUEST_ARENA_FIRST); /* the loop caches it */
+        /* nothing left that cannot wait for the loop's next turn: it comes
+           round for the next request on this connection anyway */
+        job->quiet = c->keep_alive;
+    }
 }
 
 static void write_next(conn *c);
@@ -938,6 +964,10 @@ static void write_next(conn *c)
 /* Loop thread: a request came back from the pool; send its answer. */
 static void respond(conn *c)
 {
+    if (c->watching) {
+        c->watching = false;
+        ph__pool_watch(c->w->pool, -1);
+    }
     if (c->state == CS_CLOSED)
         return;
     c->state = CS_WRITE;
@@ -1009,15 +1039,19 @@ static void respond(conn *c)
         conn_close(c);
 }
 
-static void on_wake(uv_async_t *a)
+static void take_done(worker *w)
 {
-    worker *w = a->data;
     ph__job *j = ph__pool_take_done(w->pool);
     while (j) {
         ph__job *next = j->next;
         respond((conn *)(void *)j);
         j = next;
     }
+}
+
+static void on_wake(uv_async_t *a)
+{
+    take_done(a->data);
 }
 
 /* ---- accepting ------------------------------------------------------------- */
