@@ -54,7 +54,9 @@ typedef struct ph__pool ph__pool;
 /* Starts n threads (signals blocked in them), of which `active` take jobs
  * as they come and the rest only in place of one whose job has run
  * PH__POOL_STALL_NS.
- * wake(wake_ud) is called from a pool thread each time a job is finished.
+ * wake(wake_ud) is called from a pool thread when a job is finished that
+ * is not quiet (or any while the loop watches), once until the loop next
+ * takes the done jobs.
  * thread_ctx_size bytes of zeroed per-thread memory are given to every
  * run.  NULL on failure. */
 ph__pool *ph__pool_new(int n, int active, size_t thread_ctx_size, void (*wake)(void *),
