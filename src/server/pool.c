@@ -1,10 +1,11 @@
 /*
  * A worker's handler thread pool: a FIFO of jobs that N threads take from,
  * and a FIFO of finished jobs that the event-loop thread takes back after
- * a wake-up.  Handlers may block (a database wait, a password hash) without
- * holding up the loop or the other threads.  The threads live as long as
- * the worker, so each keeps its own thread state (the app's per-thread
- * database connection) from one request to the next.
+ * a wake-up (or on its next turn, for a job marked quiet).  Handlers may
+ * block (a database wait, a password hash) without holding up the loop or
+ * the other threads.  The threads live as long as the worker, so each
+ * keeps its own thread state (the app's per-thread database connection)
+ * from one request to the next.
  *
  * Only `active` threads take jobs as they come: a thread that finishes one
  * takes the next without sleeping, and a queue of short jobs is served by

@@ -336,7 +336,6 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_finish_drain(w);
 }
 
-/* Closes a connection not on a pool thread. */
 /* The loop needs to hear at once when c's handler is done (input came
  * for it, or it must be closed): a quiet end would otherwise wait for the
  * loop's next turn. */
@@ -348,6 +347,7 @@ static void watch(conn *c)
     }
 }
 
+/* Closes a connection not on a pool thread. */
 static void conn_close(conn *c)
 {
     if (c->state == CS_CLOSED)

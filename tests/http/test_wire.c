@@ -163,6 +163,39 @@ static void test_head_parse_refused(void)
               431);
 }
 
+/* A field value of 100 bytes (a cookie's length, checked many bytes a
+ * step): each control byte (NUL to 0x1f but tab, and DEL) at each place
+ * is refused; a tab or a byte >= 0x80 there is kept, value and all. */
+static void test_header_value_controls(void)
+{
+    static const char pre[] = "GET / HTTP/1.1\r\nHost: x\r\nCookie: ";
+    enum { VLEN = 100 };
+    char req[sizeof(pre) - 1 + VLEN + 4];
+    int wrong = 0;
+    for (int b = 0; b < 256; b++) {
+        if (b == '\r' || b == '\n')
+            continue; /* line ends: their own cases above */
+        bool control = (b < 0x20 && b != '\t') || b == 0x7f;
+        for (size_t at = 0; at < VLEN; at++) {
+            if ((b == ' ' || b == '\t') && (at == 0 || at == VLEN - 1))
+                continue; /* leading and trailing blanks are trimmed */
+            memcpy(req, pre, sizeof(pre) - 1);
+            memset(req + sizeof(pre) - 1, 'v', VLEN);
+            req[sizeof(pre) - 1 + at] = (char)b;
+            memcpy(req + sizeof(pre) - 1 + VLEN, "\r\n\r\n", 4);
+            ph_wire_head h;
+            ph_wire_header hd[16];
+            int st = ph__wire_head_parse(req, sizeof(req), &lim, hd, 16, &h);
+            bool ok = control ? st == 400
+                              : st == 0 && h.nheaders == 2 && hd[1].value_len == VLEN &&
+                                    (unsigned char)hd[1].value[at] == b;
+            if (!ok && wrong++ < 5)
+                fprintf(stderr, "  byte 0x%02x at %zu: %d\n", b, at, st);
+        }
+    }
+    CHECK_INT(wrong, 0);
+}
+
 typedef struct out {
     char p[2048];
     size_t len;
@@ -262,6 +295,7 @@ int main(void)
     RUN(test_head_end);
     RUN(test_head_parse_ok);
     RUN(test_head_parse_refused);
+    RUN(test_header_value_controls);
     RUN(test_chunked);
     TEST_END();
 }
