@@ -1,13 +1,25 @@
 /*
- * One worker process: a libuv event loop that owns the connections and a
- * pool of handler threads that runs the app.  The loop thread only moves
- * bytes: it reads, finds and parses request heads with Phial's strict
- * parser (src/http/wire.c), reads bodies (Content-Length or chunked),
- * enforces the limits and deadlines, and writes the responses the pool
- * threads have serialised -- head and body in one writev, a file body in
- * 64 KiB pieces.  Handlers run on the loop thread only for the routes the
- * app marked inline (ph_app_route_inline: they never wait), which saves
- * the two thread hand-offs of a request.
+ * One worker process: a libuv event loop that owns the connections, and
+ * handler threads that take turns running it (leader/followers).  The loop
+ * reads, finds and parses request heads with Phial's strict parser
+ * (src/http/wire.c), reads bodies (Content-Length or chunked), enforces
+ * the limits and deadlines, and writes the answers -- head and body in one
+ * writev, a file body in 64 KiB pieces.
+ *
+ * The thread that runs the loop (the leader) also runs the handlers of the
+ * requests one loop turn has completed, one after another, between two
+ * turns -- outside uv_run, so that the loop can change hands: a request is
+ * read, answered and its answer sent on one thread, with no hand-off and
+ * no wake-up of another thread, as a thread-per-connection server does.
+ * A watchdog thread looks at the leader every PH__STALL_NS / 2 while it
+ * has work: once a handler has run PH__STALL_NS (a slow page, a database wait, a
+ * password hash), a waiting follower takes the loop and the requests
+ * behind, and the old leader, when its handler returns, sends its answer,
+ * gives the request back to the loop and waits as a follower.  So a slow
+ * request holds up the ones behind it by at most PH__STALL_NS plus a tick,
+ * while a fast workload never crosses threads.  Routes the app marked
+ * inline (ph_app_route_inline: they never wait) are answered inside the
+ * loop turn, as soon as their head is read.
  *
  * One request at a time per connection: bytes of pipelined requests wait in
  * the connection's input buffer (reading pauses past a bound), so answers
@@ -29,6 +41,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +79,7 @@ typedef enum conn_state {
     CS_IDLE,    /* between requests, nothing of the next one yet */
     CS_HEAD,    /* part of a head has arrived */
     CS_BODY,    /* reading a body */
-    CS_HANDLER, /* on a pool thread */
+    CS_HANDLER, /* its handler is queued or running */
     CS_WRITE,   /* the response is leaving */
     CS_LINGER,  /* shut down after an error: reading and dropping */
     CS_CLOSED,  /* uv_close called */
@@ -81,7 +94,7 @@ typedef struct addr_entry {
 typedef struct worker worker;
 
 typedef struct conn {
-    ph__job job; /* first: the pool gives it back */
+    struct conn *next_job; /* in the worker's pending or given-back list */
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_write_t wreq;
@@ -93,8 +106,8 @@ typedef struct conn {
     addr_entry *addr;
     char addr_str[INET6_ADDRSTRLEN];
 
-    int fd; /* the socket's, for a handler thread's send */
-    bool close_deferred; /* conn_close while on a handler thread: done in respond */
+    int fd; /* the socket's, for a deposed leader's send */
+    bool close_deferred; /* conn_close while its handler runs: done in respond */
     bool continue_sent;  /* a 100 Continue may still be queued: the loop writes */
 
     /* input not consumed yet: part of a head, or pipelined requests */
@@ -102,7 +115,6 @@ typedef struct conn {
     size_t in_len, in_cap;
     ph_wire_scan scan;
     bool reading;
-    bool watching; /* ph__pool_watch'ed: its job's end wakes the loop */
     bool peer_gone;
     unsigned served; /* requests answered on it */
 
@@ -118,11 +130,11 @@ typedef struct conn {
     ph_wire_chunked ch;
     ph_buf body;
     int err_status;  /* != 0: answer this status, then close */
-    bool run_inline; /* its route runs on the loop thread (ph_app_route_inline) */
+    bool run_inline; /* its route runs inside the loop turn (ph_app_route_inline) */
     size_t lingered;
 
     /* the response leaving */
-    size_t pre_sent; /* bytes of it a handler thread sent */
+    size_t pre_sent; /* bytes of it run_request_send sent */
     bool pre_failed; /* its send failed: the peer is gone */
     ph_buf out_head; /* in the arena */
     const char *out_body;
@@ -132,7 +144,7 @@ typedef struct conn {
     char *file_buf;
 } conn;
 
-/* Per pool-thread memory: the Date header, formatted once a second. */
+/* Per handler-thread memory: the Date header, formatted once a second. */
 typedef struct thread_ctx {
     time_t date_t;
     char date[30];
@@ -150,13 +162,10 @@ struct worker {
     bool accept_pending; /* a connection waits for a free slot */
     uv_signal_t sig_term, sig_int;
     uv_timer_t parent_timer, stop_timer;
-    uv_timer_t stall_timer; /* runs while the pool has work: ph__pool_check */
-    uv_async_t wake;
-    thread_ctx loop_tctx; /* the loop thread's, for inline routes */
-    uv_prepare_t submit;  /* hands the jobs of one loop turn to the pool */
-    ph__job *pend_head, *pend_tail;
-    int npend;
-    ph__pool *pool;
+    uv_async_t wake;  /* a deposed leader gave a request back */
+    thread_ctx *tctx; /* the leader's */
+    bool in_run;      /* the leader is inside uv_run */
+    conn *pend_head, *pend_tail; /* requests whose handlers run after this turn */
     bool draining;
     unsigned nconns;
     char rbuf[READ_CHUNK];
@@ -169,7 +178,26 @@ struct worker {
     /* every connection, to close idle ones when draining */
     conn **all;
     size_t nall, capall;
+
+    /* the threads (leader/followers); under mu unless atomic */
+    pthread_mutex_t mu;
+    pthread_cond_t follow_cv; /* followers wait here for the loop */
+    pthread_cond_t wd_cv;     /* the watchdog waits here (CLOCK_MONOTONIC) */
+    _Atomic int64_t job_since; /* when the leader's handler started; 0: none */
+    _Atomic uint64_t jobs;     /* handlers the leaders started */
+    _Atomic bool wd_idle;      /* the watchdog sleeps until a handler starts */
+    bool need_leader;          /* a follower is asked to take the loop */
+    bool finished;             /* the loop is over: every thread stops */
+    int nfollowers;            /* waiting on follow_cv */
+    conn *back_head, *back_tail; /* given back by deposed leaders */
+    pthread_t *threads;          /* the followers started */
+    int nthreads;
+    pthread_t watchdog;
+    bool watchdog_started;
 };
+
+/* How often the watchdog looks while handlers run. */
+#define TICK_NS (PH__STALL_NS / 2)
 
 static void on_timeout(uv_timer_t *t);
 static void process(conn *c);
@@ -336,27 +364,15 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_finish_drain(w);
 }
 
-/* The loop needs to hear at once when c's handler is done (input came
- * for it, or it must be closed): a quiet end would otherwise wait for the
- * loop's next turn. */
-static void watch(conn *c)
-{
-    if (!c->watching) {
-        c->watching = true;
-        ph__pool_watch(c->w->pool, 1);
-    }
-}
-
-/* Closes a connection not on a pool thread. */
+/* Closes a connection (the leader). */
 static void conn_close(conn *c)
 {
     if (c->state == CS_CLOSED)
         return;
     if (c->state == CS_HANDLER) {
-        /* a handler thread may be writing to the socket: closing it now
+        /* a deposed leader may be writing to the socket: closing it now
            could hand its number to a new connection under that write */
         c->close_deferred = true;
-        watch(c);
         return;
     }
     c->state = CS_CLOSED;
@@ -410,17 +426,16 @@ static int req_begin(conn *c, const char *method, const char *target, const char
     return 0;
 }
 
-static void run_request(ph__job *job, void *tctx);
-static void run_request_send(ph__job *job, void *tctx);
+static void run_request(conn *c, thread_ctx *tc);
 static void respond(conn *c);
 
-/* Hands the request (or its error) to the pool: queued here, submitted
- * with the others of the same loop turn just before the loop waits.  An
- * inline route whose head has just been read (now: no body, so nothing of
- * the connection's input is left to consume after it) is answered at once,
- * so a turn of inline requests from many connections reuses one warm arena
- * instead of holding one per connection until the end of the turn; one
- * nested in another's answer (pipelined) is queued, so they never recurse. */
+/* Queues the request (or its error) for its handler, which the leader runs
+ * when the loop turn is over (lead).  An inline route whose head has just
+ * been read (now: no body, so nothing of the connection's input is left to
+ * consume after it) is answered at once, so a turn of inline requests from
+ * many connections reuses one warm arena instead of holding one per
+ * connection until the end of the turn; one nested in another's answer
+ * (pipelined) is queued, so they never recurse. */
 static void dispatch(conn *c, bool now)
 {
     worker *w = c->w;
@@ -429,79 +444,21 @@ static void dispatch(conn *c, bool now)
     c->run_inline = c->err_status == 0 && ph__app_route_early(w->app, c->req);
     if (now && c->run_inline && !w->inline_running) {
         w->inline_running = true;
-        run_request(&c->job, &w->loop_tctx);
+        run_request(c, w->tctx);
         respond(c);
         w->inline_running = false;
         return;
     }
-    c->job.run = run_request_send;
-    c->job.next = NULL;
+    c->next_job = NULL;
     if (w->pend_tail)
-        w->pend_tail->next = &c->job;
+        w->pend_tail->next_job = c;
     else
-        w->pend_head = &c->job;
-    w->pend_tail = &c->job;
-    w->npend++;
-}
-
-static void submit_pending(worker *w);
-
-/* While the pool has work: spare threads for jobs queued behind slow ones. */
-static void on_stall_check(uv_timer_t *t)
-{
-    worker *w = t->data;
-    if (!ph__pool_check(w->pool))
-        uv_timer_stop(t);
-}
-
-static void take_done(worker *w);
-
-static void on_submit(uv_prepare_t *h)
-{
-    worker *w = h->data;
-    /* requests whose handler thread sent the whole answer come back
-       without a wake-up (ph__job.quiet): ended here, each turn */
-    take_done(w);
-    /* an answer written at once ends its request here, and the next one
-       pipelined behind it is dispatched: taken in this same turn, as the
-       loop would otherwise wait for an event before coming back */
-    while (w->npend > 0)
-        submit_pending(w);
-}
-
-/* Inline routes are answered here, the rest go to the pool together. */
-static void submit_pending(worker *w)
-{
-    ph__job *j = w->pend_head, *first = NULL, *last = NULL;
-    int n = 0;
-    w->pend_head = w->pend_tail = NULL;
-    w->npend = 0;
-    while (j) {
-        ph__job *next = j->next;
-        conn *c = (conn *)(void *)j;
-        if (c->run_inline) {
-            w->inline_running = true;
-            run_request(j, &w->loop_tctx);
-            respond(c);
-            w->inline_running = false;
-        } else {
-            j->next = NULL;
-            if (last)
-                last->next = j;
-            else
-                first = j;
-            last = j;
-            n++;
-        }
-        j = next;
-    }
-    if (n) {
-        ph__pool_submit(w->pool, first, last, n);
-        if (!uv_is_active((uv_handle_t *)&w->stall_timer)) {
-            uint64_t ms = PH__POOL_STALL_NS / 2000000;
-            uv_timer_start(&w->stall_timer, on_stall_check, ms, ms);
-        }
-    }
+        w->pend_head = c;
+    w->pend_tail = c;
+    /* queued before the loop waits (a timer, a write callback): the turn
+       must not block with it */
+    if (w->in_run)
+        uv_stop(&w->loop);
 }
 
 /* Answers status (decided by the server) and closes after it. */
@@ -679,8 +636,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         c->peer_gone = true;
         read_stop(c);
-        if (c->state == CS_HANDLER)
-            watch(c);
         if (c->state == CS_HANDLER || c->state == CS_WRITE)
             return; /* finish (the write will fail), then close */
         conn_close(c);
@@ -716,8 +671,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->state == CS_HANDLER || c->state == CS_WRITE) {
-        if (c->state == CS_HANDLER)
-            watch(c); /* a pipelined request: taken up when this one ends */
+        /* a pipelined request: taken up when this one ends */
         if (c->in_len > in_bound(c->w))
             read_stop(c);
         return;
@@ -762,7 +716,7 @@ static bool skip_header(const char *name)
            strcasecmp(name, "Content-Type") == 0;
 }
 
-/* Serialises the response head into c->out_head (pool thread). */
+/* Serialises the response head into c->out_head (handler thread). */
 static void build_head(conn *c, thread_ctx *tc)
 {
     ph_response *res = &c->res;
@@ -826,10 +780,9 @@ static void build_head(conn *c, thread_ctx *tc)
     ph_app_log_access(c->w->app, c->req, status, c->is_head || no_body ? 0 : len);
 }
 
-/* Pool thread: the app answers the request, the head is serialised. */
-static void run_request(ph__job *job, void *tctx)
+/* The app answers the request, the head is serialised. */
+static void run_request(conn *c, thread_ctx *tc)
 {
-    conn *c = (conn *)(void *)job;
     worker *w = c->w;
     if (c->err_status == 0) {
         if (ph_req_set_body(c->req, c->body.ptr ? c->body.ptr : "", c->body.len) < 0 ||
@@ -838,20 +791,18 @@ static void run_request(ph__job *job, void *tctx)
     }
     ph_buf_free(&c->body);
     ph_app_handle(w->app, c->req, &c->res);
-    build_head(c, tctx);
+    build_head(c, tc);
 }
 
-/* Pool thread: the answer is sent from here when the socket takes it
- * whole, and the request's memory is given back at once: the loop thread
- * may be slow to come round on a loaded machine (tens of answers queued
- * for it), and each would hold its page and objects until then.  Not for
- * a file body, an error answer (the loop lingers after it) or after a
- * 100 Continue (which libuv may still hold): the loop writes those.  The
- * socket stays open meanwhile: conn_close waits for respond. */
-static void run_request_send(ph__job *job, void *tctx)
+/* The leader's handlers: the answer is sent from here when the socket
+ * takes it whole -- by a leader deposed while its handler ran too, which
+ * no longer owns the loop -- and the request's memory is given back at
+ * once.  Not for a file body, an error answer (the loop lingers after it)
+ * or after a 100 Continue (which libuv may still hold): respond writes
+ * those.  The socket stays open meanwhile: conn_close waits for respond. */
+static void run_request_send(conn *c, thread_ctx *tc)
 {
-    conn *c = (conn *)(void *)job;
-    run_request(job, tctx);
+    run_request(c, tc);
     if (c->err_status || c->file_left > 0 || c->continue_sent || c->fd < 0 ||
         ph_buf_status(&c->out_head) < 0)
         return;
@@ -868,12 +819,8 @@ static void run_request_send(ph__job *job, void *tctx)
         return;
     }
     c->pre_sent = (size_t)n;
-    if (c->pre_sent == total) {
+    if (c->pre_sent == total)
         ph_arena_reset_keep(c->arena, REQUEST_ARENA_FIRST); /* the loop caches it */
-        /* nothing left that cannot wait for the loop's next turn: it comes
-           round for the next request on this connection anyway */
-        job->quiet = c->keep_alive;
-    }
 }
 
 static void write_next(conn *c);
@@ -961,13 +908,9 @@ static void write_next(conn *c)
         conn_close(c);
 }
 
-/* Loop thread: a request came back from the pool; send its answer. */
+/* The leader: a request's handler is done; send its answer. */
 static void respond(conn *c)
 {
-    if (c->watching) {
-        c->watching = false;
-        ph__pool_watch(c->w->pool, -1);
-    }
     if (c->state == CS_CLOSED)
         return;
     c->state = CS_WRITE;
@@ -1000,7 +943,7 @@ static void respond(conn *c)
     unsigned nb = 1;
     if (c->out_body_len > 0)
         b[nb++] = uv_buf_init((char *)c->out_body, (unsigned)c->out_body_len);
-    /* what a handler thread sent of it already */
+    /* what run_request_send sent of it already */
     for (unsigned i = 0; i < nb && pre > 0; i++) {
         size_t k = pre < b[i].len ? pre : b[i].len;
         b[i].base += k;
@@ -1039,19 +982,19 @@ static void respond(conn *c)
         conn_close(c);
 }
 
-static void take_done(worker *w)
-{
-    ph__job *j = ph__pool_take_done(w->pool);
-    while (j) {
-        ph__job *next = j->next;
-        respond((conn *)(void *)j);
-        j = next;
-    }
-}
-
+/* Requests given back by deposed leaders: their answers go on here. */
 static void on_wake(uv_async_t *a)
 {
-    take_done(a->data);
+    worker *w = a->data;
+    pthread_mutex_lock(&w->mu);
+    conn *c = w->back_head;
+    w->back_head = w->back_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (c) {
+        conn *next = c->next_job;
+        respond(c);
+        c = next;
+    }
 }
 
 /* ---- accepting ------------------------------------------------------------- */
@@ -1147,9 +1090,7 @@ static void maybe_finish_drain(worker *w)
         return;
     if (!uv_is_closing((uv_handle_t *)&w->wake)) {
         uv_close((uv_handle_t *)&w->wake, on_closed_quiet);
-        uv_close((uv_handle_t *)&w->submit, on_closed_quiet);
         uv_close((uv_handle_t *)&w->stop_timer, on_closed_quiet);
-        uv_close((uv_handle_t *)&w->stall_timer, on_closed_quiet);
         uv_close((uv_handle_t *)&w->parent_timer, on_closed_quiet);
         uv_close((uv_handle_t *)&w->sig_term, on_closed_quiet);
         uv_close((uv_handle_t *)&w->sig_int, on_closed_quiet);
@@ -1206,7 +1147,7 @@ static void drain(worker *w)
             /* just taken from the backlog: its request is on its way */
             uv_timer_start(&c->timer, on_timeout, 1000, 0);
         else if (c->state == CS_HEAD || c->state == CS_BODY || c->state == CS_IDLE)
-            c->keep_alive = false; /* (a pool thread may be reading it otherwise) */
+            c->keep_alive = false; /* (a deposed leader may be reading it otherwise) */
     }
     uv_timer_start(&w->stop_timer, on_stop_deadline, (uint64_t)w->lim.shutdown_timeout * 1000, 0);
     maybe_finish_drain(w);
@@ -1225,9 +1166,179 @@ static void on_parent_check(uv_timer_t *t)
         drain(w);
 }
 
-static void wake_loop(void *ud)
+/* ---- the threads: leader, followers, watchdog --------------------------------- */
+
+/* A deposed leader's request, its handler done and its answer sent (or
+ * left for respond): back to the loop, which takes it in on_wake. */
+static void give_back(worker *w, conn *c)
 {
-    uv_async_send(ud);
+    c->next_job = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (w->back_tail)
+        w->back_tail->next_job = c;
+    else
+        w->back_head = c;
+    w->back_tail = c;
+    pthread_mutex_unlock(&w->mu);
+    uv_async_send(&w->wake);
+}
+
+/* Runs the loop and, between its turns, the handlers of the requests a
+ * turn completed -- first those a deposed leader left queued.  Returns
+ * true when the loop is over, false when a follower took it while a
+ * handler ran here (that request given back). */
+static bool lead(worker *w, thread_ctx *tc)
+{
+    w->tctx = tc;
+    for (int alive = 1;;) {
+        conn *c;
+        while ((c = w->pend_head)) {
+            w->pend_head = c->next_job;
+            if (!w->pend_head)
+                w->pend_tail = NULL;
+            c->next_job = NULL;
+            int64_t since = ph_now_ns();
+            atomic_store(&w->job_since, since);
+            atomic_fetch_add(&w->jobs, 1);
+            if (atomic_load(&w->wd_idle)) {
+                /* the first handler after a quiet spell: the watchdog
+                   looks again (it rechecks jobs under mu, so this signal
+                   is not lost) */
+                pthread_mutex_lock(&w->mu);
+                pthread_cond_signal(&w->wd_cv);
+                pthread_mutex_unlock(&w->mu);
+            }
+            run_request_send(c, tc);
+            if (!atomic_compare_exchange_strong(&w->job_since, &since, 0)) {
+                /* deposed: the loop, and every connection, is another
+                   thread's now */
+                give_back(w, c);
+                return false;
+            }
+            respond(c);
+        }
+        if (!alive)
+            return true;
+        w->in_run = true;
+        alive = uv_run(&w->loop, UV_RUN_ONCE);
+        w->in_run = false;
+    }
+}
+
+/* A thread of the worker: leads at once (the worker's first thread) or
+ * waits to be asked, and again after being deposed, until the loop is
+ * over. */
+static void follow(worker *w, bool lead_now)
+{
+    thread_ctx tc = {0};
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (!lead_now) {
+            w->nfollowers++;
+            while (!w->finished && !w->need_leader)
+                pthread_cond_wait(&w->follow_cv, &w->mu);
+            w->nfollowers--;
+            if (w->finished)
+                break;
+            w->need_leader = false;
+        }
+        pthread_mutex_unlock(&w->mu);
+        bool over = lead(w, &tc);
+        pthread_mutex_lock(&w->mu);
+        if (over) {
+            w->finished = true;
+            pthread_cond_broadcast(&w->follow_cv);
+            pthread_cond_signal(&w->wd_cv);
+            break;
+        }
+        lead_now = false;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *follower_main(void *arg)
+{
+    follow(arg, false);
+    return NULL;
+}
+
+/* Every TICK_NS while handlers run (asleep otherwise): a handler that has
+ * run PH__STALL_NS loses the loop to a waiting follower.  None waiting (every
+ * thread holds a slow request): the leader keeps it, and the next tick
+ * looks again. */
+static void *watchdog_main(void *arg)
+{
+    worker *w = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&w->mu);
+    while (!w->finished) {
+        uint64_t n = atomic_load(&w->jobs);
+        if (atomic_load(&w->job_since) == 0 && n == seen) {
+            /* no handler ran for a whole tick: sleep until one starts */
+            atomic_store(&w->wd_idle, true);
+            if (atomic_load(&w->jobs) == n)
+                pthread_cond_wait(&w->wd_cv, &w->mu);
+            atomic_store(&w->wd_idle, false);
+            seen = atomic_load(&w->jobs);
+            continue;
+        }
+        seen = n;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + TICK_NS;
+        ts.tv_sec = (time_t)(at / 1000000000);
+        ts.tv_nsec = (long)(at % 1000000000);
+        pthread_cond_timedwait(&w->wd_cv, &w->mu, &ts);
+        int64_t since = atomic_load(&w->job_since);
+        if (since != 0 && ph_now_ns() - since >= PH__STALL_NS && w->nfollowers > 0 &&
+            !w->need_leader && atomic_compare_exchange_strong(&w->job_since, &since, 0)) {
+            w->need_leader = true;
+            pthread_cond_signal(&w->follow_cv);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Starts the followers and the watchdog, signals blocked in them (the
+ * loop's signal handles are served through the first thread, which
+ * leaves them unblocked).  At least one follower: a slow handler must be
+ * able to lose the loop. */
+static int threads_start(worker *w, int threads)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->follow_cv, NULL);
+    pthread_cond_init(&w->wd_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int n = threads > 2 ? threads - 1 : 1;
+    if (!(w->threads = calloc((size_t)n, sizeof(*w->threads))))
+        return -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (int i = 0; i < n && pthread_create(&w->threads[i], NULL, follower_main, w) == 0; i++)
+        w->nthreads++;
+    w->watchdog_started = pthread_create(&w->watchdog, NULL, watchdog_main, w) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return w->nthreads > 0 && w->watchdog_started ? 0 : -1;
+}
+
+/* After the loop is over (finished set, every thread told): joins them. */
+static void threads_join(worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->finished = true;
+    pthread_cond_broadcast(&w->follow_cv);
+    pthread_cond_signal(&w->wd_cv);
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
+    if (w->watchdog_started)
+        pthread_join(w->watchdog, NULL);
+    free(w->threads);
 }
 
 _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg,
@@ -1254,11 +1365,7 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     }
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
-    uv_prepare_init(&w->loop, &w->submit);
-    w->submit.data = w;
-    uv_prepare_start(&w->submit, on_submit);
-    w->pool = ph__pool_new(threads, PH__POOL_ACTIVE, sizeof(thread_ctx), wake_loop, &w->wake);
-    if (!w->pool) {
+    if (threads_start(w, threads) < 0) {
         ph_log_error("worker: handler threads could not start");
         exit(1);
     }
@@ -1277,8 +1384,7 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     uv_signal_start(&w->sig_int, on_signal, SIGINT);
     uv_timer_init(&w->loop, &w->parent_timer);
     uv_timer_init(&w->loop, &w->stop_timer);
-    uv_timer_init(&w->loop, &w->stall_timer);
-    w->parent_timer.data = w->stop_timer.data = w->stall_timer.data = w;
+    w->parent_timer.data = w->stop_timer.data = w;
     uv_timer_start(&w->parent_timer, on_parent_check, 500, 500);
     /* the supervisor blocked these to wait for them; here libuv takes them */
     sigset_t set;
@@ -1288,9 +1394,9 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    follow(w, true);
 
-    ph__pool_free(w->pool);
+    threads_join(w);
     uv_loop_close(&w->loop);
     while (w->narenas > 0)
         ph_arena_free(w->arenas[--w->narenas]);

@@ -554,6 +554,56 @@ static void test_thread_pool(void)
     CHECK_INT(tc_server_stop(&s, 20000), 0);
 }
 
+/* More slow requests than threads: with THREADS=2 (the thread running the
+ * loop and one follower), three 500 ms requests at once.  The first loses
+ * the loop to the follower, which then holds the second with nobody left
+ * to take over; the loop moves again as soon as a thread is free, so the
+ * three overlap (well under the 1.5 s they take one after another) and a
+ * fast request that came meanwhile is answered before the last slow one
+ * ends -- no thread is lost, nothing waits for good. */
+static void test_more_slow_requests_than_threads(void)
+{
+    static const char *const env[] = {"THREADS=2", NULL};
+    tc_server s;
+    if (tc_server_start(&s, 1, env) < 0) {
+        CHECK(!"server started");
+        return;
+    }
+    tc_conn c[3], fast;
+    long long t0 = tc_now_ms();
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(tc_connect(&c[i], s.port), 0);
+        CHECK_INT(tc_send_str(&c[i], "GET /_test/sleep?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    }
+    tc_sleep_ms(100); /* pacing: the slow requests are read first */
+    CHECK_INT(tc_connect(&fast, s.port), 0);
+    CHECK_INT(tc_send_str(&fast, "GET /_test/pet/7 HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    tc_response r;
+    CHECK_INT(tc_read(&fast, &r, false, 10000), 0);
+    long long fast_ms = tc_now_ms() - t0;
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body, "pet 7 at /_test/pet/7");
+    tc_response_free(&r);
+    tc_close(&fast);
+    long long last = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(tc_read(&c[i], &r, false, 10000), 0);
+        long long t = tc_now_ms() - t0;
+        last = t > last ? t : last;
+        CHECK_INT(r.status, 200);
+        CHECK_STR(r.body, "slept 500");
+        tc_response_free(&r);
+        tc_close(&c[i]);
+    }
+    printf("  three 500 ms requests on two threads: all done after %lld ms, a fast one behind "
+           "them after %lld ms\n",
+           last, fast_ms);
+    CHECK(last >= 1000); /* two threads: the third waited for one */
+    CHECK(last < 1400);
+    CHECK(fast_ms < last);
+    CHECK_INT(tc_server_stop(&s, 20000), 0);
+}
+
 /* Whether pid is gone (or a zombie nobody reaped yet). */
 static bool gone(pid_t pid)
 {
@@ -790,6 +840,7 @@ int main(void)
     RUN(test_sigterm_drains_thread_pool);
     RUN(test_idle_timeout);
     RUN(test_thread_pool);
+    RUN(test_more_slow_requests_than_threads);
     RUN(test_connection_limit);
     RUN(test_workers_follow_supervisor);
     TEST_END();
