@@ -188,7 +188,7 @@ struct worker {
     _Atomic bool wd_idle;      /* the watchdog sleeps until a handler starts */
     bool need_leader;          /* a follower is asked to take the loop */
     bool finished;             /* the loop is over: every thread stops */
-    int nfollowers;            /* waiting on follow_cv */
+    _Atomic int nfollowers;    /* waiting on follow_cv (changed under mu) */
     conn *back_head, *back_tail; /* given back by deposed leaders */
     pthread_t *threads;          /* the followers started */
     int nthreads;
@@ -1169,7 +1169,8 @@ static void on_parent_check(uv_timer_t *t)
 /* ---- the threads: leader, followers, watchdog --------------------------------- */
 
 /* A deposed leader's request, its handler done and its answer sent (or
- * left for respond): back to the loop, which takes it in on_wake. */
+ * left for respond): back to the loop, which takes it in on_wake (woken
+ * by follow, once this thread is counted as a follower again). */
 static void give_back(worker *w, conn *c)
 {
     c->next_job = NULL;
@@ -1180,11 +1181,13 @@ static void give_back(worker *w, conn *c)
         w->back_head = c;
     w->back_tail = c;
     pthread_mutex_unlock(&w->mu);
-    uv_async_send(&w->wake);
 }
 
 /* Runs the loop and, between its turns, the handlers of the requests a
- * turn completed -- first those a deposed leader left queued.  Returns
+ * turn completed -- first those a deposed leader left queued.  A handler
+ * starts only while a follower waits to take the loop from it: the last
+ * free thread keeps the loop (reading, writing, deadlines, inline routes)
+ * and the requests stay queued until a thread is free again.  Returns
  * true when the loop is over, false when a follower took it while a
  * handler ran here (that request given back). */
 static bool lead(worker *w, thread_ctx *tc)
@@ -1192,7 +1195,7 @@ static bool lead(worker *w, thread_ctx *tc)
     w->tctx = tc;
     for (int alive = 1;;) {
         conn *c;
-        while ((c = w->pend_head)) {
+        while ((c = w->pend_head) && atomic_load(&w->nfollowers) > 0) {
             w->pend_head = c->next_job;
             if (!w->pend_head)
                 w->pend_tail = NULL;
@@ -1235,6 +1238,12 @@ static void follow(worker *w, bool lead_now)
     for (;;) {
         if (!lead_now) {
             w->nfollowers++;
+            /* the loop takes the request given back, and may run the
+               requests it kept queued while no thread was free (at
+               start-up too: none may have been free yet); until the
+               loop is over, as the handle is closed then */
+            if (!w->finished)
+                uv_async_send(&w->wake);
             while (!w->finished && !w->need_leader)
                 pthread_cond_wait(&w->follow_cv, &w->mu);
             w->nfollowers--;
@@ -1300,10 +1309,10 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
-/* Starts the followers and the watchdog, signals blocked in them (the
- * loop's signal handles are served through the first thread, which
- * leaves them unblocked).  At least one follower: a slow handler must be
- * able to lose the loop. */
+/* Starts `threads` followers and the watchdog, signals blocked in them
+ * (the loop's signal handles are served through the first thread, which
+ * leaves them unblocked).  With the first thread, threads + 1 in all, of
+ * which at most `threads` run handlers at once and one keeps the loop. */
 static int threads_start(worker *w, int threads)
 {
     pthread_condattr_t ca;
@@ -1313,7 +1322,7 @@ static int threads_start(worker *w, int threads)
     pthread_cond_init(&w->follow_cv, NULL);
     pthread_cond_init(&w->wd_cv, &ca);
     pthread_condattr_destroy(&ca);
-    int n = threads > 2 ? threads - 1 : 1;
+    int n = threads > 0 ? threads : 1;
     if (!(w->threads = calloc((size_t)n, sizeof(*w->threads))))
         return -1;
     sigset_t all, old;
