@@ -1406,6 +1406,11 @@ _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph
     follow(w, true);
 
     threads_join(w);
+    /* the other threads closed their database connections as they ended;
+       this one, which led first and may have run every handler, closes
+       its own with the app (the last SQLite connection closed empties
+       the WAL) */
+    ph_app_free(w->app);
     uv_loop_close(&w->loop);
     while (w->narenas > 0)
         ph_arena_free(w->arenas[--w->narenas]);
