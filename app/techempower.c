@@ -340,7 +340,7 @@ int app_techempower_register(ph_app *app)
     int rc = ph_app_route_inline(app, "tfb_json");
     if (rc == 0)
         rc = ph_app_route_inline(app, "tfb_plaintext");
-    /* reads and renders only (/updates writes: a handler thread) */
+    /* reads and renders only (/updates writes: after the loop turn) */
     static const char *const reads[] = {"tfb_db", "tfb_queries", "tfb_fortunes", "bench_users",
                                         "bench_handler"};
     for (size_t i = 0; rc == 0 && i < PH_COUNTOF(reads); i++)

@@ -288,8 +288,8 @@ int app_views_register(ph_app *app)
         rc = ph_app_route(app, PH_GET, "/users", "users", users_view);
     if (rc == 0)
         rc = app_pets_register(app);
-    /* pages that only read SQLite and render: shown from the event loop (a
-       form's POST still goes to a handler thread) */
+    /* pages that only read SQLite and render: shown inside the loop turn (a
+       form's POST still runs after it) */
     static const char *const reads[] = {"register", "contact", "users", "handlers", "handler",
                                         "pet"};
     for (size_t i = 0; rc == 0 && i < PH_COUNTOF(reads); i++)

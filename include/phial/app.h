@@ -86,23 +86,23 @@ int ph_app_route(ph_app *app, unsigned methods, const char *pattern, const char 
  * ph_req_route_data(req): one handler serving several routes, no globals. */
 int ph_app_route_with(ph_app *app, unsigned methods, const char *pattern, const char *name,
                       ph_handler handler, void *data);
-/* Runs the route's handler (by endpoint name) on its worker's event-loop
- * thread rather than on a handler thread, saving the two thread hand-offs
- * of every request -- as Starlette runs an `async def` view on its loop
- * and a plain one in a thread pool.  Only for handlers that answer at once
- * and never wait: no database (ph_req_db answers NULL on such a route, and
- * the request gets a 500 whose log line says why), no password hash, no
- * sleep, no network, no big render -- a slow one holds up every connection
- * of its worker.  Its before_request hooks run there too.  Start-up only.
+/* Runs the route's handler (by endpoint name) inside its worker's
+ * event-loop turn, as soon as the request head is read, rather than after
+ * the turn, where a handler that runs long loses the loop to another
+ * thread -- as Starlette runs an `async def` view on its loop and a plain
+ * one in a thread pool.  It saves queueing the request.  Only for handlers
+ * that answer at once and never wait: no database (ph_req_db answers NULL
+ * on such a route, and the request gets a 500 whose log line says why), no
+ * password hash, no sleep, no network, no big render -- a slow one holds
+ * up every connection of its worker.  Its before_request hooks run there too.  Start-up only.
  * 0, or PH_ENOTFOUND (logged) when no route has that name. */
 int ph_app_route_inline(ph_app *app, const char *endpoint);
 /* The same for a page that only reads an SQLite database: its GET and HEAD
- * requests run on the event-loop thread with a connection of that thread's
- * own that refuses writes (PRAGMA query_only: a write fails, and the
- * request gets a 500 whose log line says why) -- in WAL mode a reader
- * never waits for a writer.  Its other methods, and every request when the
- * database is PostgreSQL (a network wait), run on a handler thread as any
- * route.  For pages whose queries and rendering are short: a long one
+ * requests run inside the loop turn with a connection that refuses writes
+ * for them (PRAGMA query_only: a write fails, and the request gets a 500
+ * whose log line says why) -- in WAL mode a reader never waits for a
+ * writer.  Its other methods, and every request when the database is
+ * PostgreSQL (a network wait), run after the turn as any route.  For pages whose queries and rendering are short: a long one
  * holds up every connection of its worker.  Start-up only.  0, or
  * PH_ENOTFOUND (logged). */
 int ph_app_route_inline_reads(ph_app *app, const char *endpoint);

@@ -1,8 +1,10 @@
 /*
  * The server: a supervisor process owning the listening socket and N
  * worker processes sharing it.  Each worker runs Phial's own strict
- * HTTP/1.1 connection layer on a libuv event loop and a pool of handler
- * threads; handlers never run on the loop thread.  A worker that dies is
+ * HTTP/1.1 connection layer on a libuv event loop, which its handler
+ * threads take turns running: the one running it runs the handlers of the
+ * requests it read, and loses the loop to another once a handler has run
+ * 20 ms, so a slow request holds up no other for longer.  A worker that dies is
  * replaced; a worker exits when its supervisor dies; SIGTERM/SIGINT stop
  * accepting (after taking what is already queued), let the requests in
  * flight finish (bounded by SHUTDOWN_TIMEOUT) and exit 0.
