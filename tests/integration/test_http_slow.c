@@ -255,9 +255,9 @@ static void test_per_address_limit(void)
 }
 
 /* A request behind a 2-second one on the same worker is answered within
- * its usual latency: handlers run off the event loop -- "/" and "/users"
- * on the loop itself (inline routes), the test route on another handler
- * thread. */
+ * its usual latency: the slow handler has lost the event loop to another
+ * thread by then (after 20 ms), which answers "/" and "/users" inside its
+ * loop turns (inline routes) and the test route after them. */
 static void fast_behind_slow(const char *path)
 {
     tc_server s;
@@ -302,14 +302,14 @@ static void test_fast_behind_slow(void)
 {
     fast_behind_slow("/");            /* inline: on the event loop */
     fast_behind_slow("/users");       /* inline reads: on the loop, SQLite */
-    fast_behind_slow("/_test/pet/7"); /* on another handler thread */
+    fast_behind_slow("/_test/pet/7"); /* after the loop turn */
 }
 
-/* Four 2-second requests at once on one worker hold its two active
- * handler threads and two more: the pool's spares take the requests behind
- * them once the running ones are past the stall bound (src/server/pool.c),
- * so a fast request on a handler thread still answers in well under the
- * slow ones' time. */
+/* Four 2-second requests at once on one worker (THREADS=8) hold four of
+ * its threads: each loses the loop to a waiting thread once it has run
+ * 20 ms (src/server/worker.c), and the requests behind them go on with the
+ * next, so a fast request still answers in well under the slow ones'
+ * time. */
 static void test_fast_behind_many_slow(void)
 {
     static const char *const env[] = {"THREADS=8", NULL};
@@ -586,7 +586,7 @@ static void test_large_static_file(void)
     rmdir(dir);
 }
 
-/* An answer larger than the socket's buffer, from a handler thread (which
+/* An answer larger than the socket's buffer, from a handler (whose thread
  * sends what the socket takes and leaves the rest to the event loop), with
  * requests pipelined behind it: every byte arrives, in order, and the
  * answers after it too. */

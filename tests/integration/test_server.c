@@ -69,9 +69,9 @@ static void test_pipelining(void)
     tc_close(&c);
 }
 
-/* An inline route ("/", on the event loop) pipelined behind a slow one
- * on a handler thread still answers second: one request at a time per
- * connection, whichever thread runs it. */
+/* An inline route ("/", inside a loop turn) pipelined behind a slow one
+ * (which loses the loop to another thread) still answers second: one
+ * request at a time per connection, whichever thread runs it. */
 static void test_pipelining_inline_behind_slow(void)
 {
     tc_conn c;

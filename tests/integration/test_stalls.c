@@ -7,7 +7,8 @@
  * restart every request succeeds (stale connections replaced before use);
  * a stopped, frozen or locked database gives 503 with Retry-After within
  * the configured timeouts, while a page that does not touch the database
- * is answered at once (THREADS=4: other handler threads serve it); the
+ * is answered at once (a handler waiting on the database loses the event
+ * loop to another thread after 20 ms); the
  * service recovers as soon as the database does.  Every time is compared
  * with the configured bounds or with another time of the same run.
  */
