@@ -102,9 +102,9 @@ int ph_app_route_inline(ph_app *app, const char *endpoint);
  * for them (PRAGMA query_only: a write fails, and the request gets a 500
  * whose log line says why) -- in WAL mode a reader never waits for a
  * writer.  Its other methods, and every request when the database is
- * PostgreSQL (a network wait), run after the turn as any route.  For pages whose queries and rendering are short: a long one
- * holds up every connection of its worker.  Start-up only.  0, or
- * PH_ENOTFOUND (logged). */
+ * PostgreSQL (a network wait), run after the turn as any route.  For
+ * pages whose queries and rendering are short: a long one holds up every
+ * connection of its worker.  Start-up only.  0, or PH_ENOTFOUND (logged). */
 int ph_app_route_inline_reads(ph_app *app, const char *endpoint);
 /* The data of the route that matched req (NULL for routes without). */
 void *ph_req_route_data(const ph_request *req);

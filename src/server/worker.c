@@ -12,14 +12,16 @@
  * read, answered and its answer sent on one thread, with no hand-off and
  * no wake-up of another thread, as a thread-per-connection server does.
  * A watchdog thread looks at the leader every PH__STALL_NS / 2 while it
- * has work: once a handler has run PH__STALL_NS (a slow page, a database wait, a
- * password hash), a waiting follower takes the loop and the requests
- * behind, and the old leader, when its handler returns, sends its answer,
- * gives the request back to the loop and waits as a follower.  So a slow
- * request holds up the ones behind it by at most PH__STALL_NS plus a tick,
- * while a fast workload never crosses threads.  Routes the app marked
- * inline (ph_app_route_inline: they never wait) are answered inside the
- * loop turn, as soon as their head is read.
+ * has work: once a handler has run PH__STALL_NS (a slow page, a database
+ * wait, a password hash), a waiting follower takes the loop and the
+ * requests behind, and the old leader, when its handler returns, sends its
+ * answer, gives the request back to the loop and waits as a follower.  So
+ * a slow request holds up the ones behind it by at most PH__STALL_NS plus
+ * a tick, while a fast workload never crosses threads.  A leader starts a
+ * handler only while a follower waits to take the loop from it, so one
+ * thread always keeps the loop.  Routes the app marked inline
+ * (ph_app_route_inline: they never wait) are answered inside the loop
+ * turn, as soon as their head is read.
  *
  * One request at a time per connection: bytes of pipelined requests wait in
  * the connection's input buffer (reading pauses past a bound), so answers
@@ -106,7 +108,7 @@ typedef struct conn {
     addr_entry *addr;
     char addr_str[INET6_ADDRSTRLEN];
 
-    int fd; /* the socket's, for a deposed leader's send */
+    int fd;              /* the socket's, for run_request_send */
     bool close_deferred; /* conn_close while its handler runs: done in respond */
     bool continue_sent;  /* a 100 Continue may still be queued: the loop writes */
 
@@ -162,9 +164,9 @@ struct worker {
     bool accept_pending; /* a connection waits for a free slot */
     uv_signal_t sig_term, sig_int;
     uv_timer_t parent_timer, stop_timer;
-    uv_async_t wake;  /* a deposed leader gave a request back */
-    thread_ctx *tctx; /* the leader's */
-    bool in_run;      /* the leader is inside uv_run */
+    uv_async_t wake;             /* a deposed leader gave a request back */
+    thread_ctx *tctx;            /* the leader's */
+    bool in_run;                 /* the leader is inside uv_run */
     conn *pend_head, *pend_tail; /* requests whose handlers run after this turn */
     bool draining;
     unsigned nconns;
@@ -181,14 +183,14 @@ struct worker {
 
     /* the threads (leader/followers); under mu unless atomic */
     pthread_mutex_t mu;
-    pthread_cond_t follow_cv; /* followers wait here for the loop */
-    pthread_cond_t wd_cv;     /* the watchdog waits here (CLOCK_MONOTONIC) */
-    _Atomic int64_t job_since; /* when the leader's handler started; 0: none */
-    _Atomic uint64_t jobs;     /* handlers the leaders started */
-    _Atomic bool wd_idle;      /* the watchdog sleeps until a handler starts */
-    bool need_leader;          /* a follower is asked to take the loop */
-    bool finished;             /* the loop is over: every thread stops */
-    _Atomic int nfollowers;    /* waiting on follow_cv (changed under mu) */
+    pthread_cond_t follow_cv;    /* followers wait here for the loop */
+    pthread_cond_t wd_cv;        /* the watchdog waits here (CLOCK_MONOTONIC) */
+    _Atomic int64_t job_since;   /* when the leader's handler started; 0: none */
+    _Atomic uint64_t jobs;       /* handlers the leaders started */
+    _Atomic bool wd_idle;        /* the watchdog sleeps until a handler starts */
+    bool need_leader;            /* a follower is asked to take the loop */
+    bool finished;               /* the loop is over: every thread stops */
+    _Atomic int nfollowers;      /* waiting on follow_cv (changed under mu) */
     conn *back_head, *back_tail; /* given back by deposed leaders */
     pthread_t *threads;          /* the followers started */
     int nthreads;
