@@ -27,9 +27,9 @@ int ph__server_cfg_get(const ph_app *app, const ph_app_limits *lim, ph__server_c
 #define PH__STALL_NS (20 * 1000000LL)
 
 /* Runs one worker on listen_fd until SIGTERM/SIGINT or the death of
- * parent, with `threads` threads taking turns at its loop and handlers
- * (at least two); never returns (exits 0 after draining, 1 if it cannot
- * start). */
+ * parent, with `threads` handler threads (at least one) and one more
+ * taking turns at its loop and handlers; never returns (exits 0 after
+ * draining, 1 if it cannot start). */
 _Noreturn void ph__worker_run(ph_app *app, const ph_app_limits *limits, const ph__server_cfg *cfg,
                               int listen_fd, int threads, pid_t parent);
 

@@ -337,9 +337,10 @@ int ph_server_run(ph_app *app, const ph_server_options *o)
     bool v6 = strchr(o->host, ':') != NULL;
     printf("Serving on http://%s%s%s:%d\n", v6 ? "[" : "", o->host, v6 ? "]" : "", port);
     fflush(stdout);
-    ph_log_info("%d worker(s), %d handler thread(s) each (one runs the loop and the handlers, "
-                "the others take the loop from a handler that has run %lld ms)",
-                nworkers, threads < 2 ? 2 : threads, PH__STALL_NS / 1000000);
+    ph_log_info("%d worker(s), %d handler thread(s) each and one more, taking turns at the "
+                "loop: the one running it runs the handlers, and a handler that has run %lld ms "
+                "loses it to a waiting thread",
+                nworkers, threads, PH__STALL_NS / 1000000);
 
     bool stopping = false;
     while (!stopping) {
