@@ -1,20 +1,26 @@
 #!/usr/bin/python3
 """The side-by-side HTTP benchmark of `make bench`.
 
-Each server in turn on 127.0.0.1 -- Phial's application (release build), the
-Flask peer under gunicorn (../shared/peers/flask/run-peer.sh), the raw-C
-baseline (bench/baseline, libmicrohttpd + sqlite3/libpq) and nginx (for the
-three pages that touch no database) -- is loaded with wrk: a warm-up, then
-fixed runs at each connection count.  Before loading a server, each
-workload's answer is compared with the peer's (the same bytes for the
-deterministic pages, the same shape for the random ones), so the ratios
-compare frameworks, not pages.  Prints one table (requests/s, p50, p99,
-socket errors, non-2xx, peak RSS summed over every process of the server,
-the server's CPU time per request, ratios against the peer, the baseline
-and nginx) and the targets missed;
-writes it to build/bench/http.md and http.json.
+Four servers on 127.0.0.1 -- Phial's application (release build), the Flask
+peer under gunicorn (../shared/peers/flask/run-peer.sh), the raw-C baseline
+(bench/baseline, libmicrohttpd + sqlite3/libpq) and nginx (for the three
+pages that touch no database) -- are loaded with wrk: a warm-up, then fixed
+runs at each connection count.  The peer runs alone first.  The three C
+servers then run side by side, idle but for the one measured: each run of
+theirs is cut in parts (--rounds, 2 by default) taken in turn, phial,
+baseline, nginx, then nginx, baseline, phial, so that a drift of this shared
+machine's speed within a row weighs on each alike (the ratios of the rows
+that matter most, 0.8x and 0.9x, are closer than that drift); no server
+starts a part while another still works off its queue.  Before loading a
+server, each workload's answer is compared with the peer's (the same bytes
+for the deterministic pages, the same shape for the random ones), so the
+ratios compare frameworks, not pages.  Prints one table (requests/s, p50,
+p99, socket errors, non-2xx, peak RSS summed over every process of the
+server, the server's CPU time per request, ratios against the peer, the
+baseline and nginx) and the targets missed; writes it to
+build/bench/http.md and http.json.
 
-usage: run.py [--quick] [--duration S] [--warmup S] [--connections 64,256]
+usage: run.py [--quick] [--duration S] [--rounds N] [--warmup S] [--connections 64,256]
               [--workloads a,b] [--db sqlite,postgresql] [--servers a,b]
               [--pg-url URL]
 """
@@ -349,7 +355,7 @@ def ms(v, unit):
 
 
 def wrk(url, conns, duration, script=None):
-    cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration, "--latency", "--timeout", "10s"]
+    cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % round(duration), "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
@@ -374,12 +380,151 @@ def wrk(url, conns, duration, script=None):
     return res
 
 
+# ---- measuring -------------------------------------------------------------------------
+
+def quiet(servers, limit=30.0):
+    """Waits until no server of the list is still working off the queue of
+    the previous run (less than 2% of a core over 0.2 s), for up to limit
+    seconds, so that one server's backlog never runs during another's
+    measurement."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        before = sum(tree_cpu_s(s.proc.pid) for s in servers)
+        time.sleep(0.2)
+        if sum(tree_cpu_s(s.proc.pid) for s in servers) - before < 0.004:
+            return
+
+
+def measure(srv, c, seconds, script):
+    """One wrk run of one server: its result with the server's CPU time."""
+    cpu0 = tree_cpu_s(srv.proc.pid)
+    r = wrk(srv.target, c, seconds, script)
+    r["cpu_s"] = tree_cpu_s(srv.proc.pid) - cpu0
+    r["seconds"] = seconds
+    del r["raw"]
+    return r
+
+
+def combine(parts, kind, w, c, name, rss_kb, same):
+    """The halves of a server's run as one result: requests/s over the whole
+    time, CPU per request over all requests, p50 the mean of the halves',
+    p99 the worst."""
+    total_s = sum(p["seconds"] for p in parts)
+    reqs = sum(p["requests"] for p in parts)
+    cpu = sum(p["cpu_s"] for p in parts)
+    p50 = [p["p50"] for p in parts if p["p50"] is not None]
+    p99 = [p["p99"] for p in parts if p["p99"] is not None]
+    return dict(db=kind, workload=w[0], conns=c, server=name, same=same, rss_kb=rss_kb,
+                rps=sum(p["rps"] * p["seconds"] for p in parts) / total_s, requests=reqs,
+                p50=sum(p50) / len(p50) if p50 else None, p99=max(p99) if p99 else None,
+                errors=sum(p["errors"] for p in parts), non2xx=sum(p["non2xx"] for p in parts),
+                cpu_us=cpu * 1e6 / reqs if reqs else None,
+                halves=[round(p["rps"]) for p in parts])
+
+
+def post_script(tmp, name, csrf):
+    field, cookie = csrf
+    script = os.path.join(tmp, "post-%s.lua" % name)
+    with open(script, "w") as f:
+        f.write(LUA_POST % (lua_quote(COMMENT + field),
+                            'wrk.headers["Cookie"] = %s' % lua_quote(cookie) if cookie else ""))
+    return script
+
+
+def run_db(kind, url, tmp, ws, servers, conns, a, results, problems):
+    """Every workload of one database: the peer alone first (its answers are
+    the reference, and its backlog must not overlap the others' runs), then
+    the C servers all started together and measured in turns on each
+    workload, in halves: phial, baseline, nginx, then nginx, baseline,
+    phial, so that a drift of the machine's speed during a row weighs on
+    each server alike."""
+    peer_answers = {}
+    peer = Server("peer", tmp, url)
+    log("== peer on %s (port %d)" % (kind, peer.port))
+    peer.start()
+    try:
+        for w in ws:
+            csrf = csrf_for(peer.base(), w) if w[1] == "POST" else ("", None)
+            peer_answers[w[0]] = answer(peer.base(), w, w[3], csrf)
+            if "peer" not in servers:
+                continue
+            peer.target = peer.base() + w[3]
+            script = post_script(tmp, "peer", csrf) if w[1] == "POST" else None
+            wrk(peer.target, max(conns), a.warmup, script)
+            quiet([peer])
+            for c in conns:
+                sampler = RssSampler(peer.proc.pid)
+                sampler.start()
+                r = measure(peer, c, a.duration, script)
+                results.append(combine([r], kind, w, c, "peer", sampler.finish(), True))
+                report_row(results[-1])
+                quiet([peer], 180)
+    finally:
+        peer.stop()
+    order = [s for s in ("phial", "baseline", "nginx") if s in servers and
+             (s != "nginx" or kind == "sqlite")]
+    up = []
+    try:
+        for name in order:
+            srv = Server(name, tmp, url)
+            log("== %s on %s (port %d)" % (name, kind, srv.port))
+            srv.start()
+            up.append(srv)
+        for w in ws:
+            mine = [s for s in up if s.name != "nginx" or w[0] in NGINX_PATHS]
+            if not mine:
+                continue
+            plan = {}
+            for srv in mine:
+                path = NGINX_PATHS.get(w[0]) if srv.name == "nginx" else \
+                    (w[2] if srv.name == "phial" else w[3])
+                csrf = csrf_for(srv.base(), w) if w[1] == "POST" else ("", None)
+                got = answer(srv.base(), w, path, csrf)
+                same = same_work(w, got, peer_answers[w[0]])
+                if not same:
+                    problems.append("%s %s on %s: answer differs from the peer's "
+                                    "(%s %s, %d bytes)" % (srv.name, w[0], kind, got[0],
+                                                            got[1], len(got[3])))
+                srv.target = srv.base() + path
+                plan[srv.name] = (srv, post_script(tmp, srv.name, csrf)
+                                  if w[1] == "POST" else None, same)
+                wrk(srv.target, max(conns), a.warmup, plan[srv.name][1])
+            for c in conns:
+                parts = {s.name: [] for s in mine}
+                samplers = {s.name: RssSampler(s.proc.pid) for s in mine}
+                for s in samplers.values():
+                    s.start()
+                turns = [mine if i % 2 == 0 else mine[::-1] for i in range(a.rounds)]
+                for turn in turns:
+                    for srv in turn:
+                        quiet(up)
+                        script = plan[srv.name][1]
+                        parts[srv.name].append(measure(srv, c, a.duration / a.rounds, script))
+                for srv in mine:
+                    results.append(combine(parts[srv.name], kind, w, c, srv.name,
+                                           samplers[srv.name].finish(), plan[srv.name][2]))
+                    report_row(results[-1])
+    finally:
+        for srv in up:
+            srv.stop()
+
+
+def report_row(r):
+    log("   %-9s %-10s c=%-3d %10.0f req/s  p50 %s ms  p99 %s ms  err %d  non2xx %d  "
+        "rss %d MiB  cpu %s us/req  halves %s" % (
+            r["server"], r["workload"], r["conns"], r["rps"], r["p50"], r["p99"], r["errors"],
+            r["non2xx"], r["rss_kb"] // 1024, "%.0f" % r["cpu_us"] if r["cpu_us"] else "-",
+            r["halves"]))
+
+
 # ---- the run ----------------------------------------------------------------------------
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 s a run after a 1 s warm-up, 64 connections")
-    ap.add_argument("--duration", type=int, default=10, help="seconds of each measured run")
+    ap.add_argument("--duration", type=float, default=10, help="seconds of each measured run")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="parts of each run of the C servers, in alternating order")
     ap.add_argument("--warmup", type=int, default=3, help="seconds of warm-up before the runs")
     ap.add_argument("--connections", default="64,256")
     ap.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS))
@@ -396,9 +541,10 @@ def main():
     servers = a.servers.split(",")
     dbs = a.db.split(",")
     if unknown or any(s not in SERVERS for s in servers) or \
-            any(d not in ("sqlite", "postgresql") for d in dbs) or a.duration < 1:
-        ap.error("unknown workload, server or database (workloads: %s)" %
-                 ", ".join(w[0] for w in WORKLOADS))
+            any(d not in ("sqlite", "postgresql") for d in dbs) or a.duration < 1 or \
+            a.rounds < 1 or a.duration / a.rounds < 1:
+        ap.error("unknown workload, server or database (workloads: %s), or runs under "
+                 "a second" % ", ".join(w[0] for w in WORKLOADS))
     if not os.path.exists(os.path.join(PEERS, "flask", "run-peer.sh")):
         sys.exit("bench: the Flask peer is not at %s (set PHIAL_PEERS_DIR)" % PEERS)
     workloads = [w for w in WORKLOADS if w[0] in names]
@@ -414,61 +560,7 @@ def main():
                     url, stop_pg = start_pg()
             load_data(url, kind)
             ws = [w for w in workloads if kind == "sqlite" or w[4]]
-            peer_answers = {}
-            for name in ["peer"] + [s for s in servers if s != "peer"]:
-                if name not in servers and name != "peer":
-                    continue
-                mine = [w for w in ws if name != "nginx" or w[0] in NGINX_PATHS]
-                if not mine or (name == "nginx" and kind != "sqlite"):
-                    continue
-                srv = Server(name, tmp, url)
-                log("== %s on %s (port %d)" % (name, kind, srv.port))
-                srv.start()
-                try:
-                    for w in mine:
-                        path = NGINX_PATHS.get(w[0]) if name == "nginx" else \
-                            (w[2] if name == "phial" else w[3])
-                        csrf = csrf_for(srv.base(), w) if w[1] == "POST" else ("", None)
-                        got = answer(srv.base(), w, path, csrf)
-                        if name == "peer":
-                            peer_answers[w[0]] = got
-                            same = True
-                        else:
-                            same = same_work(w, got, peer_answers.get(w[0], got))
-                        if not same:
-                            problems.append("%s %s on %s: answer differs from the peer's "
-                                            "(%s %s, %d bytes)" % (name, w[0], kind, got[0],
-                                                                    got[1], len(got[3])))
-                        if name not in servers:
-                            continue
-                        script = None
-                        if w[1] == "POST":
-                            script = os.path.join(tmp, "post.lua")
-                            field, cookie = csrf
-                            with open(script, "w") as f:
-                                f.write(LUA_POST % (lua_quote(COMMENT + field),
-                                                    'wrk.headers["Cookie"] = %s' % lua_quote(cookie)
-                                                    if cookie else ""))
-                        target = srv.base() + path
-                        wrk(target, max(conns), a.warmup, script)
-                        for c in conns:
-                            sampler = RssSampler(srv.proc.pid)
-                            sampler.start()
-                            cpu0 = tree_cpu_s(srv.proc.pid)
-                            r = wrk(target, c, a.duration, script)
-                            cpu = tree_cpu_s(srv.proc.pid) - cpu0
-                            r.update(db=kind, workload=w[0], conns=c, server=name,
-                                     rss_kb=sampler.finish(), same=same,
-                                     cpu_us=cpu * 1e6 / r["requests"] if r["requests"] else None)
-                            del r["raw"]
-                            results.append(r)
-                            log("   %-10s c=%-3d %10.0f req/s  p50 %s ms  p99 %s ms  err %d  "
-                                "non2xx %d  rss %d MiB  cpu %s us/req" % (
-                                    w[0], c, r["rps"], r["p50"], r["p99"], r["errors"],
-                                    r["non2xx"], r["rss_kb"] // 1024,
-                                    "%.0f" % r["cpu_us"] if r["cpu_us"] else "-"))
-                finally:
-                    srv.stop()
+            run_db(kind, url, tmp, ws, servers, conns, a, results, problems)
             if stop_pg:
                 stop_pg()
                 stop_pg = None
@@ -527,8 +619,9 @@ def report(results, problems, a):
                         r["server"], r["rps"], f(r["p50"]), f(r["p99"]), r["errors"], r["non2xx"],
                         r["rss_kb"] / 1024.0, "%.0f" % r["cpu_us"] if r.get("cpu_us") else "-",
                         *ratios))
-    machine = "%d cores, %s; wrk -t1, %d s runs after a %d s warm-up" % (
-        os.cpu_count(), cpu_model(), a.duration, a.warmup)
+    machine = ("%d cores, %s; wrk -t1, %g s runs after a %d s warm-up, the C servers' "
+               "in %d parts taken in alternating order" % (
+                   os.cpu_count(), cpu_model(), a.duration, a.warmup, a.rounds))
     text = "\n".join(lines) + "\n\nMachine: " + machine + "\n"
     if problems:
         text += "\nAnswers that differ from the peer's:\n" + "".join("- %s\n" % p for p in problems)
